@@ -1,0 +1,21 @@
+"""The ``homeval`` command: wires the command groups; each lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from homeval.cli import db
+
+app = typer.Typer(
+    name="homeval",
+    help="homeval: predict US house prices from Realtor.com listings, end to end.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,205 @@
+"""The one place where homeval learns addresses, paths, credentials and thresholds.
+
+Every entry point (CLI, KFP components, predictor, UI, data source, DAG) builds a
+``Settings`` from the environment, so the same code runs on a laptop (the defaults:
+files under ``.homeval/``, services on loopback) and on a cluster (environment set by the
+manifests).  Variables are ``HOMEVAL_<FIELD>``; MLflow and S3 fields also honour their
+standard names (``MLFLOW_TRACKING_URI``, ``AWS_ACCESS_KEY_ID`` ...), so existing MLflow
+deployments configure homeval without a second set of variables.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_LOOPBACK = "127.0.0.1"
+
+
+def _alias(field: str, *standard: str) -> AliasChoices:
+    """Accept ``HOMEVAL_<FIELD>`` first, then the standard variable names."""
+    return AliasChoices(f"HOMEVAL_{field.upper()}", *standard)
+
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Settings(BaseSettings):
+    """Typed configuration read from the environment (and an optional ``.env`` file)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HOMEVAL_",
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+    # --- where local state lives -------------------------------------------------------
+    home: Path = Field(
+        default=Path(".homeval"),
+        description="Folder for everything the embedded mode stores (databases, models, runs).",
+    )
+
+    # --- store ------------------------------------------------------------------------
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the store; empty means SQLite under HOMEVAL_HOME.",
+    )
+
+    # --- the Realtor feed (client side) -------------------------------------------------
+    feed_url: str = Field(default=f"http://{_LOOPBACK}:8085", description="Feed base URL.")
+    feed_group: int = Field(default=1, ge=1, description="group_number asked from the feed.")
+    feed_day: str = Field(default="Tuesday", min_length=1, description="day asked from the feed.")
+    feed_timeout_s: float = Field(default=30.0, gt=0, description="Per-request timeout.")
+    feed_retries: int = Field(default=5, ge=0, description="Retries of a failed request.")
+    feed_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay (doubles).")
+    collect_max_batches: int = Field(
+        default=20, ge=1, description="Batches one collect step fetches at most."
+    )
+
+    # --- the feed simulator (server side) ----------------------------------------------
+    datasource_host: str = Field(default=_LOOPBACK, description="Feed simulator bind address.")
+    datasource_port: int = Field(default=8085, ge=1, le=65535)
+    datasource_csv: Path | None = Field(
+        default=None,
+        description="Serve rows from this CSV (Kaggle realtor-data, 10 or 12 columns); "
+        "empty means the built-in generator.",
+    )
+    datasource_batch_size: int = Field(default=5_000, ge=1, le=1_000_000)
+    datasource_batches: int = Field(
+        default=200, ge=1, description="Batches a group holds with the built-in generator."
+    )
+    datasource_seed: int = Field(default=42, description="Seed of the built-in generator.")
+    datasource_drift_start_batch: int | None = Field(
+        default=None, ge=0, description="Batch from which the drift schedule applies."
+    )
+    datasource_price_shift_per_batch: float = Field(
+        default=0.0, description="Relative price-level change per drifted batch (0.05 = +5%)."
+    )
+    datasource_drift_states: str = Field(
+        default="",
+        description="State mix of drifted batches as 'CA:0.5,TX:0.3' (rest as usual).",
+    )
+    datasource_fail_rate: Fraction = Field(
+        default=0.0, description="Share of /data answers replaced by HTTP 503 (tests)."
+    )
+    datasource_latency_s: float = Field(
+        default=0.0, ge=0, description="Delay added to each /data answer (tests)."
+    )
+
+    # --- MLflow -------------------------------------------------------------------------
+    mlflow_tracking_uri: str = Field(
+        default="",
+        validation_alias=_alias("mlflow_tracking_uri", "MLFLOW_TRACKING_URI"),
+        description="Empty means SQLite under HOMEVAL_HOME.",
+    )
+    mlflow_registry_uri: str = Field(
+        default="",
+        validation_alias=_alias("mlflow_registry_uri", "MLFLOW_REGISTRY_URI"),
+        description="Empty means the tracking URI.",
+    )
+    mlflow_artifact_root: str = Field(
+        default="",
+        description="Artifact location of new experiments; empty means HOMEVAL_HOME/mlartifacts.",
+    )
+    mlflow_experiment: str = Field(default="homeval")
+    mlflow_s3_endpoint_url: str = Field(
+        default="", validation_alias=_alias("mlflow_s3_endpoint_url", "MLFLOW_S3_ENDPOINT_URL")
+    )
+    aws_access_key_id: SecretStr | None = Field(
+        default=None, validation_alias=_alias("aws_access_key_id", "AWS_ACCESS_KEY_ID")
+    )
+    aws_secret_access_key: SecretStr | None = Field(
+        default=None, validation_alias=_alias("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY")
+    )
+    mlflow_ui_port: int = Field(default=5000, ge=1, le=65535)
+
+    # --- model and gates ----------------------------------------------------------------
+    model_name: str = Field(default="house-price", min_length=1)
+    model_alias: str = Field(default="production", min_length=1)
+    min_clean_rows: int = Field(default=20_000, ge=0, description="Gate: clean rows to train.")
+    min_teacher_share: Fraction = Field(
+        default=0.8, description="Gate: share of feed (teacher) rows needed to train."
+    )
+    drift_share_threshold: Fraction = Field(
+        default=0.5, description="Dataset drift when at least this share of columns drift."
+    )
+    drift_sample_rows: int = Field(
+        default=50_000, ge=100, description="Rows sampled per side above this size."
+    )
+    interval_coverage: Fraction = Field(
+        default=0.9, description="Target coverage of the conformal prediction interval."
+    )
+
+    # --- pipeline -----------------------------------------------------------------------
+    component_image: str = Field(
+        default="ghcr.io/homeval/homeval-components:latest",
+        description="Image of the KFP components (also recorded in the compiled pipeline).",
+    )
+    kfp_host: str = Field(default="", description="KFP API for `pipeline submit`.")
+
+    # --- predictor ----------------------------------------------------------------------
+    predictor_host: str = Field(default=_LOOPBACK)
+    predictor_port: int = Field(default=8080, ge=1, le=65535)
+    predictor_url: str = Field(
+        default="", description="Where clients reach the predictor; empty means host:port."
+    )
+    predictor_model_uri: str = Field(
+        default="",
+        description="Model to serve: models:/NAME@ALIAS, models:/NAME/VERSION or a folder; "
+        "empty means models:/<model_name>@<model_alias>.",
+    )
+    predictor_reload_s: float = Field(default=10.0, ge=0, description="Alias poll period.")
+    predictor_max_instances: int = Field(default=1_000, ge=1)
+
+    # --- UI -----------------------------------------------------------------------------
+    ui_host: str = Field(default=_LOOPBACK)
+    ui_port: int = Field(default=7860, ge=1, le=65535)
+    ui_predictor_timeout_s: float = Field(default=5.0, gt=0)
+
+    @field_validator("datasource_csv", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    @model_validator(mode="after")
+    def _fill_local_defaults(self) -> Settings:
+        self.home = self.home.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.home / 'homeval.db'}"
+        if not self.mlflow_tracking_uri:
+            self.mlflow_tracking_uri = f"sqlite:///{self.home / 'mlflow.db'}"
+        if not self.mlflow_registry_uri:
+            self.mlflow_registry_uri = self.mlflow_tracking_uri
+        if not self.mlflow_artifact_root:
+            self.mlflow_artifact_root = (self.home / "mlartifacts").as_uri()
+        if not self.predictor_url:
+            self.predictor_url = f"http://{self.predictor_host}:{self.predictor_port}"
+        if not self.predictor_model_uri:
+            self.predictor_model_uri = f"models:/{self.model_name}@{self.model_alias}"
+        return self
+
+    @property
+    def pipeline_root(self) -> Path:
+        """Where KFP's local runner keeps its outputs."""
+        return self.home / "kfp"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where drift reports are kept for the UI."""
+        return self.home / "reports"
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once; tests build ``Settings()`` directly instead."""
+    return Settings()

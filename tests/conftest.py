@@ -1,0 +1,92 @@
+"""Fixtures shared by every test: real services, real data, isolated local state."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parents[1]
+REALTOR_DIR = Path(os.environ.get("HOMEVAL_TEST_REALTOR_DIR", REPO.parent / "shared/data/realtor"))
+POSTGRES_URL = os.environ.get(
+    "HOMEVAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_SERVICES = os.environ.get("HOMEVAL_TEST_REQUIRE_SERVICES") == "1"
+
+
+def missing(what: str) -> None:
+    """Skip with a clear reason locally; fail in CI, where every service must be there."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} (CI requires it)")
+    pytest.skip(what)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own HOMEVAL_HOME so nothing leaks into the developer's state."""
+    home = tmp_path / "homeval-home"
+    monkeypatch.setenv("HOMEVAL_HOME", str(home))
+    for name in ("HOMEVAL_DATABASE_URL", "MLFLOW_TRACKING_URI", "HOMEVAL_MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    return home
+
+
+@pytest.fixture(scope="session")
+def realtor_dir() -> Path:
+    if not REALTOR_DIR.is_dir() or not list(REALTOR_DIR.glob("*.csv")):
+        missing(f"real Realtor rows not found in {REALTOR_DIR} (set HOMEVAL_TEST_REALTOR_DIR)")
+    return REALTOR_DIR
+
+
+@pytest.fixture(scope="session")
+def realtor_files(realtor_dir: Path) -> list[Path]:
+    return sorted(realtor_dir.glob("*.csv"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """URL of the real PostgreSQL server, or a skip/fail naming how to provide one."""
+    try:
+        engine = sa.create_engine(sa.make_url(POSTGRES_URL).set(drivername="postgresql+psycopg"))
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # any connection failure means: no server here
+        missing(f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, empty database on the real server, dropped afterwards."""
+    admin_url = sa.make_url(postgres_server_url).set(drivername="postgresql+psycopg")
+    name = f"homeval_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Run a store test on both back ends: the embedded SQLite and a real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("postgres_url"))
