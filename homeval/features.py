@@ -1,0 +1,338 @@
+"""From a raw listing to the numbers a tree model reads — the same way in training and serving.
+
+One encoder serves both worlds: ``transform`` works on a DataFrame (training, batch
+scoring, MLflow's pyfunc), ``encode_records`` on plain dicts with nothing but dictionary
+lookups (the predictor's hot path: no DataFrame and no scikit-learn transformer per
+request).  A test holds the two to the same numbers.
+
+Location is what prices a house, and ZIPs, cities and states are high-cardinality, so
+they enter as smoothed target encodings (mean log price and mean log price per square
+foot), each level shrunk towards its parent (ZIP → city → state → country): an unseen or
+rare ZIP falls back to its city, not to noise.  Training rows are encoded out of fold,
+grouped by property, so no row ever sees its own price — the leak the seed project had
+when it derived price-per-sqft from the very price it predicted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from homeval.schema import LISTING_FIELDS, STATUSES
+
+INPUT_FIELDS: Final = tuple(f for f in LISTING_FIELDS if f != "price")
+"""What a caller gives to price a listing: every listing field but the price."""
+
+_STATUS_CODE: Final = {s: float(i) for i, s in enumerate(STATUSES)}
+_NUMERIC: Final = ("bed", "bath", "acre_lot", "house_size")
+_LEVELS: Final = ("state", "city", "zip")
+_TARGETS: Final = ("price", "ppsf")
+
+FEATURES: Final = (
+    "status",
+    "bed",
+    "bath",
+    "acre_lot",
+    "house_size",
+    "is_land",
+    "missing_count",
+    "years_since_sale",
+    "zip_number",
+    "state_price",
+    "state_ppsf",
+    "city_price",
+    "city_ppsf",
+    "zip_price",
+    "zip_ppsf",
+    "zip_listings",
+)
+"""Feature order of the model's input matrix."""
+
+FEATURE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    "status": ("status",),
+    "bed": ("bed",),
+    "bath": ("bath",),
+    "acre_lot": ("acre_lot",),
+    "house_size": ("house_size",),
+    "is_land": ("bed", "bath", "house_size"),
+    "missing_count": ("bed", "bath", "acre_lot", "house_size"),
+    "years_since_sale": ("prev_sold_date",),
+    "zip_number": ("zip_code",),
+    "state_price": ("state",),
+    "state_ppsf": ("state",),
+    "city_price": ("city",),
+    "city_ppsf": ("city",),
+    "zip_price": ("zip_code",),
+    "zip_ppsf": ("zip_code",),
+    "zip_listings": ("zip_code",),
+}
+"""Which original fields each feature comes from; SHAP values are summed back through this
+(a feature made of several fields is split equally among them)."""
+
+_NAN = float("nan")
+
+
+def city_key(state: Any, city: Any) -> str | None:
+    """Cities are only unique within a state ('Springfield')."""
+    if not isinstance(state, str) or not isinstance(city, str) or not city.strip():
+        return None
+    return f"{state}|{city.strip().lower()}"
+
+
+def _as_float(value: Any) -> float:
+    if value is None or isinstance(value, bool):
+        return _NAN
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return _NAN
+    return number if math.isfinite(number) else _NAN
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    if isinstance(value, pd.Timestamp) and not pd.isna(value):
+        return value.date()
+    return None
+
+
+def _years_between(start: date | None, end: date) -> float:
+    return _NAN if start is None else (end - start).days / 365.25
+
+
+class ListingEncoder(TransformerMixin, BaseEstimator):
+    """Raw listing fields → ``FEATURES``; fitted on log prices (see module docstring).
+
+    ``smoothing`` is the number of pseudo-listings of the parent level each mean is
+    shrunk with; ``n_folds`` the out-of-fold splits used when encoding training rows.
+    """
+
+    def __init__(self, smoothing: float = 20.0, n_folds: int = 5, random_state: int = 0) -> None:
+        self.smoothing = smoothing
+        self.n_folds = n_folds
+        self.random_state = random_state
+
+    # --- fitting ---------------------------------------------------------------------------
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> ListingEncoder:
+        if y is None:
+            raise ValueError("ListingEncoder needs the log prices to fit")
+        frame = _frame(X)
+        log_price = np.asarray(y, dtype="float64")
+        self.tables_ = _fit_tables(frame, log_price)
+        dates = pd.to_datetime(frame["prev_sold_date"], errors="coerce")
+        latest = dates.max()
+        self.reference_date_ = latest.date() if not pd.isna(latest) else date(2000, 1, 1)
+        self.feature_names_in_ = np.asarray(INPUT_FIELDS, dtype=object)
+        self.n_features_in_ = len(INPUT_FIELDS)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, **_: Any) -> pd.DataFrame:
+        """Fit on all rows, but encode each training row with tables that never saw it."""
+        if y is None:
+            raise ValueError("ListingEncoder needs the log prices to fit")
+        frame = _frame(X)
+        log_price = np.asarray(y, dtype="float64")
+        self.fit(frame, log_price)
+        out = self.transform(frame)
+        folds = _property_folds(frame, self.n_folds, self.random_state)
+        for fold in range(self.n_folds):
+            held = folds == fold
+            if not held.any() or held.all():
+                continue
+            tables = _fit_tables(frame.loc[~held], log_price[~held])
+            out.loc[held, _ENCODED] = _encode_location(frame.loc[held], tables, self.smoothing)
+        return out
+
+    # --- encoding ------------------------------------------------------------------------
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        frame = _frame(X)
+        out = pd.DataFrame(index=frame.index)
+        out["status"] = frame["status"].map(_STATUS_CODE).astype("float64")
+        numeric = frame[list(_NUMERIC)].apply(pd.to_numeric, errors="coerce").astype("float64")
+        for name in _NUMERIC:
+            out[name] = numeric[name]
+        missing = numeric.isna()
+        out["is_land"] = missing[["bed", "bath", "house_size"]].all(axis=1).astype("float64")
+        out["missing_count"] = missing.sum(axis=1).astype("float64")
+        sold = pd.to_datetime(frame["prev_sold_date"], errors="coerce")
+        out["years_since_sale"] = (pd.Timestamp(self.reference_date_) - sold).dt.days.astype(
+            "float64"
+        ) / 365.25
+        out["zip_number"] = pd.to_numeric(frame["zip_code"], errors="coerce").astype("float64")
+        out[_ENCODED] = _encode_location(frame, self.tables_, self.smoothing)
+        return out[list(FEATURES)]
+
+    def encode_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """The serving path: normalised listing dicts → feature matrix, lookups only."""
+        out = np.empty((len(records), len(FEATURES)), dtype="float64")
+        for i, record in enumerate(records):
+            out[i] = self.encode_record(record)
+        return out
+
+    def encode_record(self, record: Mapping[str, Any]) -> list[float]:
+        get = record.get
+        bed, bath = _as_float(get("bed")), _as_float(get("bath"))
+        acre, size = _as_float(get("acre_lot")), _as_float(get("house_size"))
+        is_missing = [math.isnan(v) for v in (bed, bath, acre, size)]
+        state = get("state")
+        zip_code = get("zip_code")
+        status = get("status")
+        location = self._location(state, city_key(state, get("city")), zip_code)
+        return [
+            _STATUS_CODE.get(status, _NAN) if isinstance(status, str) else _NAN,
+            bed,
+            bath,
+            acre,
+            size,
+            float(is_missing[0] and is_missing[1] and is_missing[3]),
+            float(sum(is_missing)),
+            _years_between(_as_date(get("prev_sold_date")), self.reference_date_),
+            _as_float(zip_code),
+            *location,
+        ]
+
+    def _location(self, state: Any, city: str | None, zip_code: Any) -> list[float]:
+        tables, m = self.tables_, self.smoothing
+        price_prior, ppsf_prior = tables["global"]
+        out: list[float] = []
+        for level, key in zip(_LEVELS, (state, city, zip_code), strict=True):
+            entry = tables[level].get(key) if isinstance(key, str) else None
+            if entry is not None:
+                price_sum, price_n, ppsf_sum, ppsf_n = entry
+                price_prior = (price_sum + m * price_prior) / (price_n + m)
+                ppsf_prior = (ppsf_sum + m * ppsf_prior) / (ppsf_n + m)
+            out.append(price_prior)
+            out.append(ppsf_prior)
+        entry = tables["zip"].get(zip_code) if isinstance(zip_code, str) else None
+        out.append(math.log1p(entry[1]) if entry is not None else 0.0)
+        return out
+
+    # --- introspection ---------------------------------------------------------------------
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(FEATURES, dtype=object)
+
+    @property
+    def categories(self) -> dict[str, list[str]]:
+        """Known states, cities and ZIPs (for forms and drift checks)."""
+        return {level: sorted(self.tables_[level]) for level in _LEVELS}
+
+
+_ENCODED: Final = [
+    *(f"{level}_{t}" for level in _LEVELS for t in _TARGETS),
+    "zip_listings",
+]
+
+
+def _frame(X: Any) -> pd.DataFrame:
+    if not isinstance(X, pd.DataFrame):
+        X = pd.DataFrame(list(X), columns=list(INPUT_FIELDS))
+    missing = [f for f in INPUT_FIELDS if f not in X.columns]
+    if missing:
+        raise ValueError(f"listing frame lacks column(s): {', '.join(missing)}")
+    return X
+
+
+def _keys(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    state = frame["state"].astype(object).where(frame["state"].notna(), None)
+    city = [city_key(s, c) for s, c in zip(state, frame["city"], strict=True)]
+    zip_code = frame["zip_code"].astype(object).where(frame["zip_code"].notna(), None)
+    return {
+        "state": state,
+        "city": pd.Series(city, index=frame.index, dtype=object),
+        "zip": zip_code,
+    }
+
+
+def _log_ppsf(frame: pd.DataFrame, log_price: np.ndarray) -> np.ndarray:
+    size = pd.to_numeric(frame["house_size"], errors="coerce").to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = log_price - np.log(size)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _fit_tables(frame: pd.DataFrame, log_price: np.ndarray) -> dict[str, Any]:
+    """Per level and key: (sum, count) of log price, then of log price per sqft."""
+    ppsf = _log_ppsf(frame, log_price)
+    price_ok, ppsf_ok = np.isfinite(log_price), np.isfinite(ppsf)
+    tables: dict[str, Any] = {
+        "global": (
+            float(log_price[price_ok].mean()) if price_ok.any() else 0.0,
+            float(ppsf[ppsf_ok].mean()) if ppsf_ok.any() else 0.0,
+        )
+    }
+    sums = pd.DataFrame(
+        {
+            "price_sum": np.where(price_ok, log_price, 0.0),
+            "price_n": price_ok.astype("float64"),
+            "ppsf_sum": np.where(ppsf_ok, ppsf, 0.0),
+            "ppsf_n": ppsf_ok.astype("float64"),
+        },
+        index=frame.index,
+    )
+    for level, key in _keys(frame).items():
+        grouped = sums[key.notna().to_numpy()].groupby(key.dropna().to_numpy()).sum()
+        tables[level] = {
+            str(k): tuple(float(v) for v in row)
+            for k, row in zip(grouped.index, grouped.to_numpy(), strict=True)
+        }
+    return tables
+
+
+def _lookup(table: Mapping[str, tuple[float, ...]], keys: pd.Series) -> np.ndarray:
+    """Rows of ``table`` for ``keys`` as a matrix; NaN rows where a key is unknown."""
+    known = pd.Index(list(table))
+    position = known.get_indexer(keys.astype(object).where(keys.notna(), ""))
+    values = np.array(list(table.values()), dtype="float64").reshape(len(table), 4)
+    out = np.full((len(keys), 4), np.nan)
+    hit = position >= 0
+    out[hit] = values[position[hit]]
+    return out
+
+
+def _encode_location(frame: pd.DataFrame, tables: dict[str, Any], m: float) -> np.ndarray:
+    """Vectorised twin of ``ListingEncoder._location``."""
+    n = len(frame)
+    price_prior = np.full(n, tables["global"][0])
+    ppsf_prior = np.full(n, tables["global"][1])
+    columns: list[np.ndarray] = []
+    zip_rows = np.full((n, 4), np.nan)
+    for level, key in _keys(frame).items():
+        rows = _lookup(tables[level], key)
+        seen = ~np.isnan(rows[:, 1])
+        price_prior = np.where(seen, (rows[:, 0] + m * price_prior) / (rows[:, 1] + m), price_prior)
+        ppsf_prior = np.where(seen, (rows[:, 2] + m * ppsf_prior) / (rows[:, 3] + m), ppsf_prior)
+        columns += [price_prior, ppsf_prior]
+        zip_rows = rows
+    columns.append(np.where(np.isnan(zip_rows[:, 1]), 0.0, np.log1p(zip_rows[:, 1])))
+    return np.column_stack(columns)
+
+
+def _property_folds(frame: pd.DataFrame, n_folds: int, seed: int) -> np.ndarray:
+    """Fold of each row, the same for every listing of one property."""
+    from homeval.properties import property_ids
+
+    ids = property_ids(frame)
+    hashed = pd.util.hash_pandas_object(pd.Series(ids), index=False, hash_key=f"{seed:016d}")
+    return (hashed.to_numpy() % np.uint64(n_folds)).astype(int)
+
+
+def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows → listing dicts with None for missing values (as JSON would bring)."""
+    cleaned = frame.astype(object).where(frame.notna(), None)
+    return cleaned.to_dict(orient="records")

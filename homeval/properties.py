@@ -1,0 +1,47 @@
+"""Which listings are the same house, and which are the same listing.
+
+About one record in ten belongs to a property listed more than once (for sale, then
+sold).  Those records must stay on one side of every train/test split, or the test set
+measures memory instead of skill; and exact repeats of one listing (the old Kaggle file
+repeats rows many times) must count once.
+
+A property is its anonymised street code with its ZIP when the feed has one (the current
+Kaggle version), else its address-free description: state, city, ZIP, beds, baths, size
+and lot (the old version has no street).  A listing is its property plus status, price
+and previous sale date.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+_DESCRIPTION: Final = ("state", "city", "zip_code", "bed", "bath", "house_size", "acre_lot")
+_LISTING: Final = ("status", "price", "prev_sold_date")
+
+
+def _hash_columns(frame: pd.DataFrame, columns: list[str], salt: str) -> np.ndarray:
+    parts = [frame[c].astype("string").fillna("\x00") for c in columns]
+    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
+    hashed = pd.util.hash_pandas_object(salt + joined, index=False)
+    return hashed.to_numpy()
+
+
+def property_ids(frame: pd.DataFrame) -> pd.Series:
+    """A stable id per property (hex string); equal for repeat listings of one house."""
+    street = frame["street"] if "street" in frame.columns else pd.Series(None, index=frame.index)
+    has_street = street.notna().to_numpy()
+    by_street = _hash_columns(frame.assign(street=street), ["street", "zip_code"], "street:")
+    by_description = _hash_columns(frame, list(_DESCRIPTION), "desc:")
+    ids = np.where(has_street, by_street, by_description)
+    return pd.Series([f"{v:016x}" for v in ids], index=frame.index, dtype=object)
+
+
+def listing_keys(frame: pd.DataFrame, properties: pd.Series | None = None) -> pd.Series:
+    """A stable id per distinct listing: its property, status, price and last sale."""
+    props = property_ids(frame) if properties is None else properties
+    keyed = frame[list(_LISTING)].assign(property_id=props)
+    hashed = _hash_columns(keyed, ["property_id", *_LISTING], "listing:")
+    return pd.Series([f"{v:016x}" for v in hashed], index=frame.index, dtype=object)

@@ -1,0 +1,53 @@
+"""Point MLflow at the platform's tracking server and experiment, from settings.
+
+Every process that talks to MLflow (pipeline steps, predictor, UI) calls ``configure``
+first, so the embedded default (SQLite + a local artifact folder under HOMEVAL_HOME) and
+a cluster (tracking server + S3) differ only in environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from homeval.settings import Settings
+
+
+def configure(settings: Settings, *, create_experiment: bool = True) -> str | None:
+    """Set URIs (and S3 credentials) for this process; return the experiment id."""
+    import mlflow
+
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    if settings.mlflow_s3_endpoint_url:
+        os.environ["MLFLOW_S3_ENDPOINT_URL"] = settings.mlflow_s3_endpoint_url
+    for name in ("aws_access_key_id", "aws_secret_access_key"):
+        secret = getattr(settings, name)
+        if secret is not None:
+            os.environ[name.upper()] = secret.get_secret_value()
+    if settings.mlflow_tracking_uri.startswith("sqlite:"):
+        settings.ensure_home()
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_registry_uri(settings.mlflow_registry_uri)
+    if not create_experiment:
+        return None
+    return experiment_id(settings)
+
+
+def experiment_id(settings: Settings) -> str:
+    """The platform's experiment, created with the configured artifact root if new."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    found = client.get_experiment_by_name(settings.mlflow_experiment)
+    if found is not None:
+        return str(found.experiment_id)
+    try:
+        return str(
+            client.create_experiment(
+                settings.mlflow_experiment, artifact_location=settings.mlflow_artifact_root
+            )
+        )
+    except MlflowException:  # created concurrently by another step
+        again: Any = client.get_experiment_by_name(settings.mlflow_experiment)
+        return str(again.experiment_id)

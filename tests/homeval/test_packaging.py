@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from homeval.modeling import conformal_interval, price_metrics
+from homeval.packaging import load_price_model, log_price_model, resolve
+from homeval.settings import Settings
+from homeval.tracking import configure
+from tests.homeval.helpers import real_listings, small_model
+
+
+@pytest.fixture(scope="module")
+def listings(realtor_files: list[Path]) -> pd.DataFrame:
+    return real_listings(realtor_files)
+
+
+def test_logged_model_loads_by_alias_and_predicts_the_same(listings: pd.DataFrame) -> None:
+    settings = Settings()
+    configure(settings)
+    model = small_model(listings)
+    interval = conformal_interval(listings["price"], model.predict(listings), 0.9)
+    with mlflow.start_run() as run:
+        info = log_price_model(model, kind="lightgbm", interval=interval, input_example=listings)
+    version = mlflow.register_model(info.model_uri, settings.model_name)
+    client = MlflowClient()
+    client.set_registered_model_alias(settings.model_name, "production", version.version)
+
+    loaded = load_price_model(f"models:/{settings.model_name}@production")
+    assert loaded.version == str(version.version)
+    assert loaded.resolved.run_id == run.info.run_id
+    assert loaded.parts.kind == "lightgbm"
+    assert loaded.interval == interval
+    np.testing.assert_allclose(loaded.predict(listings), model.predict(listings))
+    assert resolve("/some/folder").version is None
+
+
+def test_metrics_and_interval_are_what_they_claim() -> None:
+    rng = np.random.default_rng(0)
+    true = np.exp(rng.normal(12, 1, 5_000))
+    pred = true * np.exp(rng.normal(0, 0.2, 5_000))
+    metrics = price_metrics(true, pred)
+    assert metrics["mdape"] == pytest.approx(0.135, abs=0.01)  # median |e^N(0,.2) - 1|
+    assert metrics["r2_log"] == pytest.approx(1 - 0.04, abs=0.01)
+    interval = conformal_interval(true[:2500], pred[:2500], 0.9)
+    low, high = interval.bounds(pred[2500:])
+    covered = np.mean((true[2500:] >= low) & (true[2500:] <= high))
+    assert 0.87 <= covered <= 0.93
