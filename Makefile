@@ -13,8 +13,12 @@ UV := uv
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
+# the Airflow DAG has its own environment: Airflow 3 cannot share one with kserve
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.synced
+DAGS := pipelines/dags
 
-.PHONY: help install up test lint format typecheck unit system-deps clean
+.PHONY: help install up test lint format typecheck unit system-deps clean airflow-env airflow-lock dag-test
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,6 +29,22 @@ $(STAMP): pyproject.toml uv.lock
 	@touch $@
 
 install: $(STAMP)  ## create .venv from uv.lock
+
+$(AIRFLOW_STAMP): $(DAGS)/requirements-test.lock
+	@command -v $(UV) >/dev/null || scripts/install-uv.sh
+	$(UV) venv --allow-existing --python 3.11 $(AIRFLOW_VENV)
+	$(UV) pip sync --python $(AIRFLOW_VENV)/bin/python $(DAGS)/requirements-test.lock
+	@touch $@
+
+airflow-env: $(AIRFLOW_STAMP)  ## create .venv-airflow (Airflow 3 + kfp, the DAG's tests) from its lock
+
+airflow-lock:  ## re-pin pipelines/dags/requirements*.lock after editing requirements*.txt
+	cd $(DAGS) && $(UV) pip compile --universal --python-version 3.11 requirements.txt -o requirements.lock
+	cd $(DAGS) && $(UV) pip compile --universal --python-version 3.11 requirements-test.txt \
+		-c requirements.lock -o requirements-test.lock
+
+dag-test: install airflow-env  ## the Airflow DAG's tests, in .venv-airflow (DAG_PYTEST_ARGS=...)
+	$(AIRFLOW_VENV)/bin/pytest tests/dags $(DAG_PYTEST_ARGS)
 
 up: install  ## start the whole platform locally (Ctrl-C stops it)
 	$(VENV)/bin/homeval up
@@ -46,8 +66,9 @@ typecheck: install  ## mypy
 unit: install  ## pytest only (PYTEST_ARGS=... to narrow)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test: install system-deps lint typecheck  ## everything CI runs
+test: install airflow-env system-deps lint typecheck  ## everything CI runs
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(AIRFLOW_VENV)/bin/pytest tests/dags
 
 clean:  ## remove local state and virtualenvs
-	rm -rf .homeval $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .homeval $(VENV) $(AIRFLOW_VENV) .mypy_cache .ruff_cache .pytest_cache
