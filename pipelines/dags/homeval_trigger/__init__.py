@@ -1,0 +1,8 @@
+"""What the ``homeval_pipeline`` DAG does, without Airflow: run the platform's pipeline
+locally through its CLI, or submit the compiled pipeline to a KFP API and wait.
+
+The DAG file only wires these functions into tasks, so they are tested on their own and
+the DAG stays cheap to parse.  This package lives in the DAGs folder (Airflow puts that
+folder on ``sys.path``) because the Airflow environment cannot install homeval itself:
+Airflow 3 and kserve do not fit in one virtualenv.
+"""
