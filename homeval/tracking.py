@@ -30,7 +30,9 @@ def configure(settings: Settings, *, create_experiment: bool = True) -> str | No
     mlflow.set_registry_uri(settings.mlflow_registry_uri)
     if not create_experiment:
         return None
-    return experiment_id(settings)
+    found = experiment_id(settings)
+    mlflow.set_experiment(experiment_id=found)  # runs never land in MLflow's "Default"
+    return found
 
 
 def experiment_id(settings: Settings) -> str:

@@ -33,14 +33,22 @@ def free_port() -> int:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own HOMEVAL_HOME so nothing leaks into the developer's state."""
+def _isolated_home(tmp_path: Path) -> Iterator[Path]:
+    """Every test gets its own HOMEVAL_HOME and a restored environment afterwards
+    (MLflow writes MLFLOW_TRACKING_URI into os.environ itself), so nothing leaks into the
+    developer's state or the next test."""
+    saved = dict(os.environ)
     home = tmp_path / "homeval-home"
-    monkeypatch.setenv("HOMEVAL_HOME", str(home))
-    for name in ("HOMEVAL_DATABASE_URL", "MLFLOW_TRACKING_URI", "HOMEVAL_MLFLOW_TRACKING_URI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    return home
+    os.environ["HOMEVAL_HOME"] = str(home)
+    for name in list(os.environ):
+        if name.startswith("MLFLOW_") or name == "HOMEVAL_DATABASE_URL":
+            del os.environ[name]
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    try:
+        yield home
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")
