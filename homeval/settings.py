@@ -161,6 +161,15 @@ class Settings(BaseSettings):
     ui_host: str = Field(default=_LOOPBACK)
     ui_port: int = Field(default=7860, ge=1, le=65535)
     ui_predictor_timeout_s: float = Field(default=5.0, gt=0)
+    ui_registry_timeout_s: float = Field(
+        default=5.0, gt=0, description="Per-request timeout of the UI's MLflow calls (no retries)."
+    )
+    ui_choices_ttl_s: float = Field(
+        default=600.0, ge=0, description="How long the UI caches state/city/ZIP suggestions."
+    )
+    ui_store_feedback: bool = Field(
+        default=True, description="Store each UI prediction as a data_origin='user' row."
+    )
 
     @field_validator("datasource_csv", mode="before")
     @classmethod
