@@ -7,7 +7,7 @@ repeats rows many times) must count once.
 
 A property is its anonymised street code with its ZIP when the feed has one (the current
 Kaggle version), else its address-free description: state, city, ZIP, beds, baths, size
-and lot (the old version has no street).  A listing is its property plus status, price
+and lot (the old version has no street).  A listing is its description plus status, price
 and previous sale date.
 """
 
@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 
 _DESCRIPTION: Final = ("state", "city", "zip_code", "bed", "bath", "house_size", "acre_lot")
-_LISTING: Final = ("status", "price", "prev_sold_date")
+_LISTING: Final = ("status", "price", "prev_sold_date", *_DESCRIPTION)
 
 
 def _hash_columns(frame: pd.DataFrame, columns: list[str], salt: str) -> np.ndarray:
-    parts = [frame[c].astype("string").fillna("\x00") for c in columns]
+    # a printable stand-in for missing values: pandas' string hashing stops at a NUL byte
+    parts = [frame[c].astype("string").fillna("<NA>") for c in columns]
     joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
     hashed = pd.util.hash_pandas_object(salt + joined, index=False)
     return hashed.to_numpy()
@@ -39,9 +40,11 @@ def property_ids(frame: pd.DataFrame) -> pd.Series:
     return pd.Series([f"{v:016x}" for v in ids], index=frame.index, dtype=object)
 
 
-def listing_keys(frame: pd.DataFrame, properties: pd.Series | None = None) -> pd.Series:
-    """A stable id per distinct listing: its property, status, price and last sale."""
-    props = property_ids(frame) if properties is None else properties
-    keyed = frame[list(_LISTING)].assign(property_id=props)
-    hashed = _hash_columns(keyed, ["property_id", *_LISTING], "listing:")
+def listing_keys(frame: pd.DataFrame) -> pd.Series:
+    """A stable id per distinct listing: every field both Kaggle versions carry.
+
+    The anonymised ids are left out on purpose: the old file has none, and one listing
+    copied into both versions must count once.
+    """
+    hashed = _hash_columns(frame, list(_LISTING), "listing:")
     return pd.Series([f"{v:016x}" for v in hashed], index=frame.index, dtype=object)

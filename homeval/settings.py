@@ -135,6 +135,21 @@ class Settings(BaseSettings):
     interval_coverage: Fraction = Field(
         default=0.9, description="Target coverage of the conformal prediction interval."
     )
+    train_n_estimators: int = Field(default=500, ge=1, description="LightGBM trees.")
+    train_num_leaves: int = Field(default=63, ge=2, description="LightGBM leaves per tree.")
+    train_tree_max_depth: int = Field(default=14, ge=1, description="DecisionTree depth.")
+    train_test_share: Fraction = Field(
+        default=0.15, description="Properties held out to compare models (never trained on)."
+    )
+    train_calibration_share: Fraction = Field(
+        default=0.10, description="Properties held out to calibrate the price interval."
+    )
+    train_seed: int = Field(default=0, description="Seed of splits and models.")
+    selection_metric: str = Field(
+        default="mdape",
+        pattern="^(mdape|rmse_log|mae_log)$",
+        description="Hold-out metric (lower is better) that picks and promotes models.",
+    )
 
     # --- pipeline -----------------------------------------------------------------------
     component_image: str = Field(

@@ -112,7 +112,9 @@ clean_houses = sa.Table(
     sa.Column("property_id", sa.String(40), nullable=False, index=True),
     sa.Column("batch_id", sa.String(128), nullable=False),
     sa.Column("data_origin", sa.String(8), nullable=False),
-    sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, default=_now),
+    sa.Column(
+        "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
     *_listing_columns(),
     schema="cleandata",
 )
@@ -383,7 +385,7 @@ class Store:
         records = _records(frame)
         if self.dialect == "postgresql":
             raw: Any = conn.connection.driver_connection
-            target = f"{table.schema}.{table.name}"
+            target = f"{table.schema}.{table.name}" if table.schema else table.name
             quoted = ", ".join(f'"{c}"' for c in columns)
             with (
                 raw.cursor() as cursor,
@@ -397,6 +399,34 @@ class Store:
     def insert_frame(self, conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None:
         """Bulk-append a frame inside a caller's transaction (COPY on PostgreSQL)."""
         self._bulk_insert(conn, table, frame)
+
+    def insert_ignore_frame(self, conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+        """Bulk-append, skipping rows that break a unique constraint (already stored).
+
+        PostgreSQL's COPY cannot skip conflicts, so rows are copied into a temporary
+        table first and moved with ``INSERT … ON CONFLICT DO NOTHING``.
+        """
+        if frame.empty:
+            return
+        if self.dialect != "postgresql":
+            columns = list(frame.columns)
+            rows = [dict(zip(columns, r, strict=True)) for r in _records(frame)]
+            conn.execute(self._insert_ignore(table), rows)
+            return
+        staging = sa.Table(
+            f"staging_{table.name}",
+            sa.MetaData(),
+            *(sa.Column(c.name, c.type) for c in table.columns if c.name in frame.columns),
+            prefixes=["TEMPORARY"],
+            postgresql_on_commit="DROP",
+        )
+        staging.create(conn)
+        self._bulk_insert(conn, staging, frame)
+        names = ", ".join(f'"{c}"' for c in frame.columns)
+        conn.exec_driver_sql(
+            f"INSERT INTO {table.schema}.{table.name} ({names}) "
+            f"SELECT {names} FROM {staging.name} ON CONFLICT DO NOTHING"
+        )
 
     def count(self, table: sa.Table, **equal: Any) -> int:
         query = sa.select(sa.func.count()).select_from(table)

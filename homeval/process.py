@@ -1,0 +1,207 @@
+"""Raw listings → clean listings: the rules, written down, applied once per raw row.
+
+Cleaning is incremental: ``cleandata.progress`` remembers the last raw row processed, so
+each run reads only what arrived since, and the watermark moves in the same transaction
+as the rows it covers (a crash re-processes, never skips).  Re-processing is harmless:
+each distinct listing has a key, and a key is stored once.
+
+Rules (each dropped row is counted under its rule's name):
+
+* ``user_row`` — rows sent through the UI/API carry a *predicted* price, never a sale
+  price; they stay in rawdata (for the teacher-share gate and serving drift) and are
+  never training targets.
+* ``price_missing`` — no price, nothing to learn.
+* ``price_out_of_range`` — below $10,000 or above $100M: typos, rents, placeholders
+  (the Kaggle file has $1 and $445 "sales").
+* ``house_size_out_of_range`` — below 100 or above 100,000 sqft (the file has 1.45M sqft).
+* ``rooms_out_of_range`` — more than 30 beds or baths.
+* ``price_per_sqft_out_of_range`` — below $5 or above $20,000 per sqft: the price and
+  the size cannot both be right.  (Used only to drop rows; price per sqft is never a
+  feature of the row it comes from.)
+* ``duplicate`` — a listing already stored (same property, status, price and previous
+  sale), within the batch or from an earlier run.
+
+Repairs (the row stays, the bad value goes): ``acre_lot`` above 50,000 acres and
+``prev_sold_date`` in the future become missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from homeval.properties import listing_keys, property_ids
+from homeval.schema import LISTING_FIELDS
+from homeval.settings import Settings
+from homeval.store import Store, clean_houses, clean_progress, raw_houses
+
+PROGRESS_NAME: Final = "clean"
+MIN_PRICE: Final = 10_000.0
+MAX_PRICE: Final = 100_000_000.0
+MIN_SIZE: Final = 100.0
+MAX_SIZE: Final = 100_000.0
+MAX_ROOMS: Final = 30.0
+MIN_PPSF: Final = 5.0
+MAX_PPSF: Final = 20_000.0
+MAX_ACRES: Final = 50_000.0
+CHUNK_ROWS: Final = 250_000
+
+
+@dataclass
+class ProcessSummary:
+    """What one processing run did."""
+
+    read: int = 0
+    written: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    repaired: dict[str, int] = field(default_factory=dict)
+    last_raw_id: int = 0
+    clean_total: int = 0
+
+    @property
+    def duplicates(self) -> int:
+        return self.dropped.get("duplicate", 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "duplicates": self.duplicates}
+
+
+def clean_frame(
+    raw: pd.DataFrame, today: date | None = None
+) -> tuple[pd.DataFrame, dict[str, int], dict[str, int]]:
+    """Apply the rules to a slice of rawdata; returns kept rows, drop and repair counts.
+
+    Rules are applied in the order of the module docstring and a row is counted under
+    the first rule it breaks.
+    """
+    today = today or datetime.now(UTC).date()
+    frame = raw.copy()
+    dropped: dict[str, int] = {}
+    repaired: dict[str, int] = {}
+
+    def drop(name: str, mask: pd.Series) -> None:
+        nonlocal frame
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            dropped[name] = dropped.get(name, 0) + int(mask.sum())
+            frame = frame.loc[~mask]
+
+    def num(column: str) -> pd.Series:
+        return pd.to_numeric(frame[column], errors="coerce").astype("float64")
+
+    drop("user_row", frame["data_origin"] != "teacher")
+    drop("price_missing", num("price").isna())
+    price = num("price")
+    drop("price_out_of_range", (price < MIN_PRICE) | (price > MAX_PRICE))
+    size = num("house_size")
+    drop("house_size_out_of_range", (size < MIN_SIZE) | (size > MAX_SIZE))
+    drop("rooms_out_of_range", (num("bed") > MAX_ROOMS) | (num("bath") > MAX_ROOMS))
+    ppsf = num("price") / num("house_size")
+    drop("price_per_sqft_out_of_range", (ppsf < MIN_PPSF) | (ppsf > MAX_PPSF))
+
+    acres = num("acre_lot")
+    absurd_lot = acres > MAX_ACRES
+    if absurd_lot.any():
+        frame.loc[absurd_lot, "acre_lot"] = np.nan
+        repaired["acre_lot_out_of_range"] = int(absurd_lot.sum())
+    future = frame["prev_sold_date"].map(lambda d: isinstance(d, date) and d > today).astype(bool)
+    if future.any():
+        frame.loc[future, "prev_sold_date"] = None
+        repaired["prev_sold_date_in_future"] = int(future.sum())
+
+    frame = frame.assign(
+        raw_id=frame["id"].astype("int64"),
+        property_id=property_ids(frame),
+    )
+    frame["listing_key"] = listing_keys(frame)
+    repeated = frame["listing_key"].duplicated(keep="first")
+    drop("duplicate", repeated)
+    return frame, dropped, repaired
+
+
+_CLEAN_COLUMNS: Final = [
+    "raw_id",
+    "listing_key",
+    "property_id",
+    "batch_id",
+    "data_origin",
+    *LISTING_FIELDS,
+]
+
+
+def process_new(
+    store: Store, settings: Settings | None = None, *, chunk_rows: int = CHUNK_ROWS
+) -> ProcessSummary:
+    """Clean every raw row not processed yet; safe to run any number of times."""
+    del settings  # the rules are fixed and documented above; kept for a uniform signature
+    summary = ProcessSummary()
+    while True:
+        with store.begin() as conn:
+            last = _watermark(conn)
+            raw = _read_raw(conn, after_id=last, limit=chunk_rows)
+            if raw.empty:
+                summary.last_raw_id = last
+                break
+            kept, dropped, repaired = clean_frame(raw)
+            before = _count(conn, clean_houses)
+            store.insert_ignore_frame(conn, clean_houses, kept.loc[:, _CLEAN_COLUMNS])
+            written = _count(conn, clean_houses) - before
+            dropped["duplicate"] = dropped.get("duplicate", 0) + len(kept) - written
+            summary.read += len(raw)
+            summary.written += written
+            for name, n in dropped.items():
+                summary.dropped[name] = summary.dropped.get(name, 0) + n
+            for name, n in repaired.items():
+                summary.repaired[name] = summary.repaired.get(name, 0) + n
+            summary.last_raw_id = int(raw["id"].max())
+            _set_watermark(conn, store, summary.last_raw_id)
+    summary.dropped = {k: v for k, v in summary.dropped.items() if v}
+    summary.clean_total = store.count(clean_houses)
+    return summary
+
+
+def _count(conn: sa.Connection, table: sa.Table) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def _watermark(conn: sa.Connection) -> int:
+    value = conn.execute(
+        sa.select(clean_progress.c.last_raw_id).where(clean_progress.c.name == PROGRESS_NAME)
+    ).scalar_one_or_none()
+    return int(value or 0)
+
+
+def _set_watermark(conn: sa.Connection, store: Store, last_raw_id: int) -> None:
+    now = datetime.now(UTC)
+    updated = conn.execute(
+        clean_progress.update()
+        .where(clean_progress.c.name == PROGRESS_NAME)
+        .values(last_raw_id=last_raw_id, updated_at=now)
+    ).rowcount
+    if not updated:
+        conn.execute(
+            clean_progress.insert().values(
+                name=PROGRESS_NAME, last_raw_id=last_raw_id, updated_at=now
+            )
+        )
+
+
+def _read_raw(conn: sa.Connection, *, after_id: int, limit: int) -> pd.DataFrame:
+    query = (
+        sa.select(
+            raw_houses.c.id,
+            raw_houses.c.batch_id,
+            raw_houses.c.data_origin,
+            *(raw_houses.c[f] for f in LISTING_FIELDS),
+        )
+        .where(raw_houses.c.id > after_id)
+        .order_by(raw_houses.c.id)
+        .limit(limit)
+    )
+    result = conn.execute(query)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
