@@ -1,0 +1,1 @@
+"""Tables the synthetic-data generator reads: states and their cities with real ZIP prefixes."""
