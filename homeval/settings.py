@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     datasource_latency_s: float = Field(
         default=0.0, ge=0, description="Delay added to each /data answer (tests)."
     )
+    datasource_admin: bool = Field(
+        default=False, description="Serve POST /admin/drift (turn drift on at run time)."
+    )
+    datasource_state_file: Path | None = Field(
+        default=None,
+        description="Keep the simulator's cursors in this JSON file so a restart resumes; "
+        "empty means in memory only.",
+    )
 
     # --- MLflow -------------------------------------------------------------------------
     mlflow_tracking_uri: str = Field(
@@ -186,7 +194,7 @@ class Settings(BaseSettings):
         default=True, description="Store each UI prediction as a data_origin='user' row."
     )
 
-    @field_validator("datasource_csv", mode="before")
+    @field_validator("datasource_csv", "datasource_state_file", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value
