@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     drift_sample_rows: int = Field(
         default=50_000, ge=100, description="Rows sampled per side above this size."
     )
+    drift_min_rows: int = Field(
+        default=5_000,
+        ge=1,
+        description="New clean rows needed to judge drift (fewer: drift unknown, no retrain).",
+    )
     interval_coverage: Fraction = Field(
         default=0.9, description="Target coverage of the conformal prediction interval."
     )
