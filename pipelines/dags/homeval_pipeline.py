@@ -107,6 +107,7 @@ def homeval_pipeline() -> None:
             if exc.outcome is not None:
                 ti.xcom_push(key=OUTCOME_KEY, value={"mode": "local", **exc.outcome.to_xcom()})
                 log.error("%s", exc.outcome.summary())
+            log.error("local pipeline run failed: %s", exc)
             raise
         log.info("%s", outcome.summary())
         result = {"mode": "local", **outcome.to_xcom()}
@@ -138,6 +139,7 @@ def homeval_pipeline() -> None:
         except ClusterRunError as exc:
             if exc.outcome is not None:
                 ti.xcom_push(key=OUTCOME_KEY, value={"mode": "cluster", **exc.outcome.to_xcom()})
+            log.error("cluster pipeline run failed: %s", exc)
             raise
         result = {"mode": "cluster", **outcome.to_xcom()}
         ti.xcom_push(key=OUTCOME_KEY, value=result)

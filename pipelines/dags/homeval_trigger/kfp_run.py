@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -137,7 +138,9 @@ def submit_and_wait(
         arguments,
     )
     try:
-        client = kfp.Client(host=host)
+        with warnings.catch_warnings():  # "only works with KFP 2.0.0-beta.2 and later": we know
+            warnings.simplefilter("ignore", FutureWarning)
+            client = kfp.Client(host=host)
         result = client.create_run_from_pipeline_package(
             pipeline_file=str(package),
             arguments=arguments,

@@ -50,8 +50,10 @@ class PipelineOutcome:
         if d.trained:
             model = f"promoted model version {d.model_version}" if d.promoted else "not promoted"
             what = f"trained, {model}"
+        elif d.skip_reason:
+            what = f"skipped training ({d.skip_reason})"
         else:
-            what = f"skipped training ({d.skip_reason or 'no reason given'})"
+            what = "did not train" if not self.succeeded else "skipped training (no reason given)"
         drift = "unknown" if d.drift_detected is None else ("yes" if d.drift_detected else "no")
         share = "" if d.drift_share is None else f", drift share {d.drift_share:.3f}"
         return (

@@ -1,0 +1,203 @@
+"""Cluster mode against a real HTTP server playing the KFP API on loopback."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+import yaml
+from homeval_trigger.kfp_run import (
+    ClusterOutcome,
+    ClusterRunError,
+    pipeline_parameters,
+    submit_and_wait,
+)
+from homeval_trigger.thresholds import Thresholds
+
+from tests.dags.conftest import LogLines
+from tests.dags.kfp_stub import API, KfpStub
+
+TaskLog = tuple[logging.Logger, LogLines]
+VALUES = {
+    "min_clean_rows": 500,
+    "min_teacher_share": 0.7,
+    "drift_share_threshold": 0.25,
+    "collect_max_batches": 4,
+}
+
+
+def submit(
+    stub: KfpStub, package: Path, log: logging.Logger, thresholds: Thresholds | None = None, **kw
+) -> ClusterOutcome:
+    options = {"poll_s": 0.01, "timeout_s": 30.0, **kw}
+    return submit_and_wait(
+        host=stub.host,
+        package=package,
+        thresholds=thresholds or Thresholds(),
+        experiment="homeval-test",
+        run_name="homeval manual__1",
+        log=log,
+        **options,
+    )
+
+
+def test_a_run_carries_the_compiled_pipeline_and_waits_until_it_succeeds(
+    kfp_stub: KfpStub, compiled_pipeline: Path, task_log: TaskLog
+) -> None:
+    logger, lines = task_log
+    accepted = pipeline_parameters(compiled_pipeline)
+    thresholds = Thresholds(**{k: v for k, v in VALUES.items() if k in accepted})
+    submitted: list[str] = []
+
+    outcome = submit(kfp_stub, compiled_pipeline, logger, thresholds, on_submitted=submitted.append)
+
+    assert outcome.succeeded
+    assert outcome.state == "SUCCEEDED"
+    assert submitted == [outcome.run_id]
+    assert outcome.tasks == {"collect": "SUCCEEDED", "train": "SUCCEEDED"}
+    (create,) = kfp_stub.created_runs()
+    with compiled_pipeline.open() as stream:
+        spec = next(yaml.safe_load_all(stream))
+    sent = create.body["pipeline_spec"]
+    sent = sent.get("pipeline_spec", sent)  # {pipeline_spec, platform_spec} when both exist
+    assert sent == spec
+    assert create.body["display_name"] == "homeval manual__1"
+    assert create.body["runtime_config"]["parameters"] == thresholds.as_dict()
+    assert create.body["experiment_id"] in kfp_stub.experiments
+    assert [e["display_name"] for e in kfp_stub.experiments.values()] == ["homeval-test"]
+    text = lines.text()
+    for state in ("PENDING", "RUNNING", "SUCCEEDED"):
+        assert f"KFP run {outcome.run_id} is {state}" in text
+
+
+def test_the_stand_in_run_passes_its_thresholds_as_pipeline_arguments(
+    kfp_stub: KfpStub, stand_in_pipeline: Path, task_log: TaskLog
+) -> None:
+    logger, _ = task_log
+    thresholds = Thresholds(min_clean_rows=300, drift_share_threshold=0.4)
+    submit(kfp_stub, stand_in_pipeline, logger, thresholds)
+    submit(kfp_stub, stand_in_pipeline, logger, thresholds)
+    first, second = kfp_stub.created_runs()
+    assert first.body["runtime_config"]["parameters"] == {
+        "min_clean_rows": 300,
+        "drift_share_threshold": 0.4,
+    }
+    assert first.body["experiment_id"] == second.body["experiment_id"]
+    assert len(kfp_stub.experiments) == 1, "the second run must reuse the experiment"
+
+
+def test_a_failed_run_fails_with_its_state_and_error(
+    kfp_stub: KfpStub, compiled_pipeline: Path, task_log: TaskLog
+) -> None:
+    logger, _ = task_log
+    kfp_stub.states = ["RUNNING", "FAILED"]
+    kfp_stub.error_message = "train: OOMKilled"
+    with pytest.raises(ClusterRunError) as caught:
+        submit(kfp_stub, compiled_pipeline, logger)
+    assert caught.value.outcome is not None
+    assert caught.value.outcome.state == "FAILED"
+    assert caught.value.outcome.tasks["train"] == "FAILED"
+    assert ": FAILED" in str(caught.value)
+    assert "error: train: OOMKilled" in str(caught.value)
+
+
+@pytest.mark.parametrize("state", ["CANCELED", "SKIPPED"])
+def test_a_run_that_ended_without_succeeding_fails(
+    kfp_stub: KfpStub, compiled_pipeline: Path, task_log: TaskLog, state: str
+) -> None:
+    kfp_stub.states = [state]
+    with pytest.raises(ClusterRunError, match=state):
+        submit(kfp_stub, compiled_pipeline, task_log[0])
+
+
+def test_a_few_api_errors_while_waiting_are_ridden_out(
+    kfp_stub: KfpStub, compiled_pipeline: Path, task_log: TaskLog
+) -> None:
+    logger, lines = task_log
+    kfp_stub.failing_gets = 2
+    assert submit(kfp_stub, compiled_pipeline, logger).succeeded
+    assert "failed (2/5)" in lines.text()
+
+
+def test_losing_the_api_while_waiting_fails_with_the_run_id(
+    kfp_stub: KfpStub, compiled_pipeline: Path, task_log: TaskLog
+) -> None:
+    kfp_stub.failing_gets = 50
+    with pytest.raises(ClusterRunError, match="lost the KFP API") as caught:
+        submit(kfp_stub, compiled_pipeline, task_log[0])
+    assert caught.value.outcome is not None
+    assert caught.value.outcome.run_id in kfp_stub.runs
+
+
+def test_a_run_past_the_deadline_stops_the_wait_not_the_run(
+    kfp_stub: KfpStub, compiled_pipeline: Path, task_log: TaskLog
+) -> None:
+    kfp_stub.states = ["RUNNING"]
+    with pytest.raises(ClusterRunError, match="still RUNNING after 0 s"):
+        submit(kfp_stub, compiled_pipeline, task_log[0], timeout_s=0.2)
+    assert not [r for r in kfp_stub.requests if ":terminate" in r.path or r.method == "DELETE"]
+
+
+def test_thresholds_the_pipeline_does_not_take_are_refused_before_submitting(
+    kfp_stub: KfpStub, stand_in_pipeline: Path, task_log: TaskLog
+) -> None:
+    with pytest.raises(ClusterRunError, match="takes no parameter named collect_max_batches"):
+        submit(kfp_stub, stand_in_pipeline, task_log[0], Thresholds(collect_max_batches=2))
+    assert kfp_stub.requests == []
+
+
+def test_no_host_is_a_clear_error(compiled_pipeline: Path, task_log: TaskLog) -> None:
+    with pytest.raises(ClusterRunError, match="set the kfp_host param"):
+        submit_and_wait(
+            host="",
+            package=compiled_pipeline,
+            thresholds=Thresholds(),
+            experiment="e",
+            run_name="r",
+            poll_s=0.01,
+            timeout_s=1,
+            log=task_log[0],
+        )
+
+
+def test_a_missing_or_foreign_package_is_a_clear_error(
+    kfp_stub: KfpStub, tmp_path: Path, task_log: TaskLog
+) -> None:
+    with pytest.raises(ClusterRunError, match="homeval pipeline compile"):
+        submit(kfp_stub, tmp_path / "missing.yaml", task_log[0])
+    foreign = tmp_path / "deployment.yaml"
+    foreign.write_text("apiVersion: apps/v1\nkind: Deployment\n")
+    with pytest.raises(ClusterRunError, match="not a compiled KFP pipeline"):
+        submit(kfp_stub, foreign, task_log[0])
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("root: [unclosed\n")
+    with pytest.raises(ClusterRunError, match="not valid YAML"):
+        submit(kfp_stub, broken, task_log[0])
+    assert kfp_stub.requests == []
+
+
+def test_an_unreachable_api_is_a_clear_error(compiled_pipeline: Path, task_log: TaskLog) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ClusterRunError, match="refused the run"):
+        submit_and_wait(
+            host=f"http://127.0.0.1:{port}",
+            package=compiled_pipeline,
+            thresholds=Thresholds(),
+            experiment="e",
+            run_name="r",
+            poll_s=0.01,
+            timeout_s=1,
+            log=task_log[0],
+        )
+
+
+def test_the_stub_rejects_a_run_without_a_spec(kfp_stub: KfpStub) -> None:
+    """The stub itself must be able to say no, or the spec assertion above proves little."""
+    import httpx
+
+    answer = httpx.post(f"{kfp_stub.host}{API}/runs", json={"display_name": "empty"})
+    assert answer.status_code == 400
