@@ -135,7 +135,9 @@ class Settings(BaseSettings):
         default=0.8, description="Gate: share of feed (teacher) rows needed to train."
     )
     drift_share_threshold: Fraction = Field(
-        default=0.5, description="Dataset drift when at least this share of columns drift."
+        default=0.3,
+        description="Dataset drift when at least this share of the compared columns drift "
+        "(0.3: a market move shifts price and location, about 3 of the 10; see homeval/drift.py).",
     )
     drift_sample_rows: int = Field(
         default=50_000, ge=100, description="Rows sampled per side above this size."
