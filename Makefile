@@ -18,7 +18,7 @@ AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.synced
 DAGS := pipelines/dags
 
-.PHONY: help install up test lint format typecheck unit system-deps clean airflow-env airflow-lock dag-test
+.PHONY: help install up test lint format typecheck unit system-deps clean airflow-env airflow-lock dag-test dag-run
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,14 @@ airflow-lock:  ## re-pin pipelines/dags/requirements*.lock after editing require
 
 dag-test: install airflow-env  ## the Airflow DAG's tests, in .venv-airflow (DAG_PYTEST_ARGS=...)
 	$(AIRFLOW_VENV)/bin/pytest tests/dags $(DAG_PYTEST_ARGS)
+
+DAG_CONF ?= {}
+AIRFLOW_LOCAL := AIRFLOW_HOME=$(CURDIR)/.homeval/airflow AIRFLOW__CORE__LOAD_EXAMPLES=False \
+	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/$(DAGS) HOMEVAL_PLATFORM_BIN=$(CURDIR)/$(VENV)/bin/homeval
+
+dag-run: install airflow-env  ## run the DAG once here, Airflow state in .homeval/airflow (DAG_CONF='{"mode": "local"}')
+	$(AIRFLOW_LOCAL) $(AIRFLOW_VENV)/bin/airflow db migrate >/dev/null
+	$(AIRFLOW_LOCAL) $(AIRFLOW_VENV)/bin/airflow dags test homeval_pipeline -c '$(DAG_CONF)'
 
 up: install  ## start the whole platform locally (Ctrl-C stops it)
 	$(VENV)/bin/homeval up
