@@ -87,7 +87,7 @@ def test_matrix_lists_only_images_whose_dockerfile_exists(tmp_path: Path) -> Non
 
 
 def test_tag_is_date_and_short_sha_on_the_default_branch_else_the_branch_name() -> None:
-    sha = "0123456789abcdef0123456789abcdef01234567"
+    sha = "0123456789abcdef0123456789abcdef01234567"  # pragma: allowlist secret
     assert bump.image_tag("main", "main", sha, dt.date(2026, 3, 9)) == "20260309-0123456"
     assert bump.image_tag("feature/new-ui", "main", sha) == "feature-new-ui"
     assert bump.image_tag("release_1.2", "main", sha) == "release_1.2"
