@@ -1,0 +1,552 @@
+"""Tree ensembles flattened into arrays and evaluated by compiled loops: prices and TreeSHAP.
+
+Why not call the library?  At serving sizes its per-call overhead is most of the cost
+(LightGBM spends ~150 µs to score one row through its Python wrapper, and ~15 ms to
+explain it with ``pred_contrib`` because its trees are deep), while the trees themselves
+are a few thousand comparisons.  Here a LightGBM booster or a scikit-learn decision tree
+becomes one set of node arrays; ``predict`` walks them in a numba loop (the same
+comparisons, the same summation order, so the same numbers as the library), and
+``shap`` computes exact path-dependent TreeSHAP per leaf path: each path's unique
+features with their zero fractions (products of cover ratios) are precomputed, and for a
+row only the "one fractions" (does the row follow this path's splits?) change, so the
+Shapley sums reduce to a small polynomial per path instead of TreeSHAP's recursion.
+
+Nothing here imports LightGBM or scikit-learn at module level: builders take the fitted
+objects and read their public dumps.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numba
+import numpy as np
+
+# How a split treats missing values (LightGBM's missing types; scikit-learn is NAN_MISSING).
+NONE_MISSING: Final = 0  # NaN is read as 0.0, then compared
+ZERO_MISSING: Final = 1  # 0 (and NaN) go the default way
+NAN_MISSING: Final = 2  # NaN goes the default way
+
+_ZERO_THRESHOLD: Final = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float)
+
+
+@dataclass(frozen=True)
+class Forest:
+    """A sum of regression trees as flat arrays (``feature < 0`` marks a leaf)."""
+
+    n_features: int
+    roots: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    missing: np.ndarray
+    default_left: np.ndarray
+    value: np.ndarray
+    float32_inputs: bool
+    """scikit-learn compares float32 copies of the inputs; LightGBM compares doubles."""
+    base_value: float
+    """Expected output over the training data (cover-weighted leaves): SHAP's base value."""
+    # leaf paths, for TreeSHAP
+    path_value: np.ndarray
+    path_ptr: np.ndarray
+    path_feature: np.ndarray
+    path_zero: np.ndarray
+    check_ptr: np.ndarray
+    check_node: np.ndarray
+    check_left: np.ndarray
+    check_slot: np.ndarray
+    # branch-free layout for prediction: children side by side, leaves loop on themselves
+    lay_feature: np.ndarray
+    lay_threshold: np.ndarray
+    lay_child: np.ndarray
+    lay_nan_right: np.ndarray
+    lay_value: np.ndarray
+    lay_roots: np.ndarray
+    lay_depth: np.ndarray
+    # Gauss-Legendre tables that make the Shapley sums exact integrals (see _shap)
+    quad_ptr: np.ndarray
+    quad_factor: np.ndarray
+    quad_inverse: np.ndarray
+    quad_weight: np.ndarray
+    quad_power: np.ndarray
+
+    @property
+    def n_trees(self) -> int:
+        return len(self.roots)
+
+    def _inputs(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.ascontiguousarray(rows, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != self.n_features:
+            raise ValueError(f"expected a matrix with {self.n_features} columns, got {rows.shape}")
+        if self.float32_inputs:
+            rows = rows.astype(np.float32).astype(np.float64)
+        return rows
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        """Raw model output per row (log price for homeval's models)."""
+        return _predict(
+            self._inputs(rows),
+            self.lay_roots,
+            self.lay_depth,
+            self.lay_feature,
+            self.lay_threshold,
+            self.lay_child,
+            self.lay_nan_right,
+            self.lay_value,
+        )
+
+    def shap(self, rows: np.ndarray) -> np.ndarray:
+        """Exact path-dependent TreeSHAP: one column per feature, rows sum to
+        ``predict(rows) - base_value``."""
+        return _shap(
+            self._inputs(rows),
+            self.feature,
+            self.threshold,
+            self.missing,
+            self.default_left,
+            self.path_value,
+            self.path_ptr,
+            self.path_feature,
+            self.path_zero,
+            self.check_ptr,
+            self.check_node,
+            self.check_left,
+            self.check_slot,
+            self.quad_ptr,
+            self.quad_factor,
+            self.quad_inverse,
+            self.quad_weight,
+            self.quad_power,
+        )
+
+    def warm_up(self) -> None:
+        """Compile the loops now (a second or two once per process), not on a request."""
+        row = np.zeros((1, self.n_features))
+        self.predict(row)
+        self.shap(row)
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+class _Builder:
+    """Collects nodes of many trees, then derives the leaf paths TreeSHAP needs."""
+
+    def __init__(self) -> None:
+        self.feature: list[int] = []
+        self.threshold: list[float] = []
+        self.left: list[int] = []
+        self.right: list[int] = []
+        self.missing: list[int] = []
+        self.default_left: list[bool] = []
+        self.value: list[float] = []
+        self.cover: list[float] = []
+        self.roots: list[int] = []
+
+    def node(
+        self,
+        *,
+        feature: int = -1,
+        threshold: float = 0.0,
+        missing: int = NAN_MISSING,
+        default_left: bool = False,
+        value: float = 0.0,
+        cover: float = 0.0,
+    ) -> int:
+        self.feature.append(feature)
+        self.threshold.append(threshold)
+        self.left.append(-1)
+        self.right.append(-1)
+        self.missing.append(missing)
+        self.default_left.append(default_left)
+        self.value.append(value)
+        self.cover.append(cover)
+        return len(self.feature) - 1
+
+    def build(self, n_features: int, float32_inputs: bool) -> Forest:
+        path_value: list[float] = []
+        path_ptr = [0]
+        path_feature: list[int] = []
+        path_zero: list[float] = []
+        check_ptr = [0]
+        check_node: list[int] = []
+        check_left: list[bool] = []
+        check_slot: list[int] = []
+        base = 0.0
+        for root in self.roots:
+            # iterative DFS carrying the splits taken so far
+            stack: list[tuple[int, list[tuple[int, bool]]]] = [(root, [])]
+            while stack:
+                node, taken = stack.pop()
+                if self.feature[node] >= 0:
+                    stack.append((self.right[node], [*taken, (node, False)]))
+                    stack.append((self.left[node], [*taken, (node, True)]))
+                    continue
+                slots: dict[int, int] = {}
+                zero: list[float] = []
+                for parent, went_left in taken:
+                    child = self.left[parent] if went_left else self.right[parent]
+                    ratio = self.cover[child] / self.cover[parent] if self.cover[parent] else 0.0
+                    slot = slots.setdefault(self.feature[parent], len(slots))
+                    if slot == len(zero):
+                        zero.append(ratio)
+                    else:
+                        zero[slot] *= ratio
+                    check_node.append(parent)
+                    check_left.append(went_left)
+                    check_slot.append(slot)
+                path_feature.extend(slots)
+                path_zero.extend(zero)
+                path_ptr.append(len(path_feature))
+                check_ptr.append(len(check_node))
+                path_value.append(self.value[node])
+                base += self.value[node] * (math.prod(zero) if taken else 1.0)
+        width = max(1, max((b - a for a, b in itertools.pairwise(path_ptr)), default=1))
+        quad = _quadrature_tables(path_ptr, path_zero, width)
+        return Forest(
+            n_features=n_features,
+            roots=np.asarray(self.roots, dtype=np.int32),
+            feature=np.asarray(self.feature, dtype=np.int32),
+            threshold=np.asarray(self.threshold, dtype=np.float64),
+            left=np.asarray(self.left, dtype=np.int32),
+            right=np.asarray(self.right, dtype=np.int32),
+            missing=np.asarray(self.missing, dtype=np.int8),
+            default_left=np.asarray(self.default_left, dtype=np.bool_),
+            value=np.asarray(self.value, dtype=np.float64),
+            float32_inputs=float32_inputs,
+            base_value=base,
+            path_value=np.asarray(path_value, dtype=np.float64),
+            path_ptr=np.asarray(path_ptr, dtype=np.int32),
+            path_feature=np.asarray(path_feature, dtype=np.int32),
+            path_zero=np.asarray(path_zero, dtype=np.float64),
+            check_ptr=np.asarray(check_ptr, dtype=np.int32),
+            check_node=np.asarray(check_node, dtype=np.int32),
+            check_left=np.asarray(check_left, dtype=np.bool_),
+            check_slot=np.asarray(check_slot, dtype=np.int32),
+            **self._layout(),
+            **quad,
+        )
+
+    def _layout(self) -> dict[str, np.ndarray]:
+        """Renumber nodes tree by tree, breadth first, so a node's children are adjacent
+        (right = left + 1) and a step is ``child + goes_right`` with no branch; a leaf's
+        child is itself and its threshold +inf, so extra steps stay put."""
+        feature: list[int] = []
+        threshold: list[float] = []
+        child: list[int] = []
+        nan_right: list[bool] = []
+        value: list[float] = []
+        roots: list[int] = []
+        depths: list[int] = []
+        for root in self.roots:
+            roots.append(len(feature))
+            order = [(root, 0)]
+            position = {root: len(feature)}
+            feature.append(0)
+            threshold.append(0.0)
+            child.append(0)
+            nan_right.append(False)
+            value.append(0.0)
+            depth = 0
+            head = 0
+            while head < len(order):
+                node, level = order[head]
+                head += 1
+                at = position[node]
+                depth = max(depth, level)
+                if self.feature[node] < 0:
+                    feature[at], threshold[at], child[at] = 0, math.inf, at
+                    value[at] = self.value[node]
+                    continue
+                missing, thr = self.missing[node], self.threshold[node]
+                if missing == ZERO_MISSING:
+                    raise ValueError("zero-as-missing splits have no branch-free layout")
+                feature[at], threshold[at], child[at] = self.feature[node], thr, len(feature)
+                nan_right[at] = not self.default_left[node] if missing == NAN_MISSING else thr < 0.0
+                for kid in (self.left[node], self.right[node]):
+                    position[kid] = len(feature)
+                    feature.append(0)
+                    threshold.append(0.0)
+                    child.append(0)
+                    nan_right.append(False)
+                    value.append(0.0)
+                    order.append((kid, level + 1))
+            depths.append(depth)
+        return {
+            "lay_feature": np.asarray(feature, dtype=np.int32),
+            "lay_threshold": np.asarray(threshold, dtype=np.float64),
+            "lay_child": np.asarray(child, dtype=np.int32),
+            "lay_nan_right": np.asarray(nan_right, dtype=np.bool_),
+            "lay_value": np.asarray(value, dtype=np.float64),
+            "lay_roots": np.asarray(roots, dtype=np.int32),
+            "lay_depth": np.asarray(depths, dtype=np.int32),
+        }
+
+
+def _quadrature_tables(
+    path_ptr: list[int], path_zero: list[float], width: int
+) -> dict[str, np.ndarray]:
+    """Per path feature and quadrature node: ``t + z (1 - t)`` and its inverse.
+
+    The Shapley weight ``s! (d-s-1)! / d!`` is the Beta integral of ``t^s (1-t)^(d-s-1)``,
+    so a path's weighted sum over coalitions is the integral over [0, 1] of a polynomial
+    of degree d - 1, which Gauss-Legendre with ceil(d/2) nodes computes exactly.
+    """
+    nodes = max(1, math.ceil(width / 2))
+    weight = np.zeros((width + 1, nodes))
+    power = np.zeros((width + 1, nodes, width + 1))
+    points = np.zeros((width + 1, nodes))
+    for d in range(1, width + 1):
+        k = max(1, math.ceil(d / 2))
+        x, w = np.polynomial.legendre.leggauss(k)
+        t = (x + 1.0) / 2.0
+        points[d, :k] = t
+        weight[d, :k] = w / 2.0
+        for e in range(width + 1):
+            power[d, :k, e] = (1.0 - t) ** e
+    ptr = [0]
+    factor: list[float] = []
+    for start, stop in itertools.pairwise(path_ptr):
+        d = stop - start
+        k = max(1, math.ceil(d / 2))
+        for z in path_zero[start:stop]:
+            t = points[d, :k] if d else np.zeros(k)
+            factor.extend((t + z * (1.0 - t)).tolist())
+        ptr.append(len(factor))
+    factors = np.asarray(factor, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        inverse = np.where(factors > 0, 1.0 / np.where(factors > 0, factors, 1.0), 0.0)
+    return {
+        "quad_ptr": np.asarray(ptr, dtype=np.int32),
+        "quad_factor": factors,
+        "quad_inverse": inverse,
+        "quad_weight": weight,
+        "quad_power": power,
+    }
+
+
+_LGB_MISSING: Final = {"None": NONE_MISSING, "Zero": ZERO_MISSING, "NaN": NAN_MISSING}
+
+
+def from_lightgbm(booster: Any) -> Forest:
+    """A LightGBM regression booster (numerical splits only, one output) as a Forest."""
+    dump = booster.dump_model()
+    if dump.get("num_tree_per_iteration", 1) != 1:
+        raise ValueError("only single-output LightGBM models can be flattened")
+    builder = _Builder()
+    for tree in dump["tree_info"]:
+        builder.roots.append(_lgb_node(builder, tree["tree_structure"]))
+    return builder.build(int(dump["max_feature_idx"]) + 1, float32_inputs=False)
+
+
+def _lgb_node(builder: _Builder, root: dict[str, Any]) -> int:
+    def make(spec: dict[str, Any]) -> int:
+        if "split_feature" not in spec:
+            return builder.node(
+                value=float(spec["leaf_value"]), cover=float(spec.get("leaf_count", 1))
+            )
+        if spec.get("decision_type", "<=") != "<=":
+            raise ValueError("categorical LightGBM splits are not supported by the fast path")
+        return builder.node(
+            feature=int(spec["split_feature"]),
+            threshold=float(spec["threshold"]),
+            missing=_LGB_MISSING[spec.get("missing_type", "None")],
+            default_left=bool(spec.get("default_left", True)),
+            cover=float(spec.get("internal_count", 1)),
+        )
+
+    # explicit stack: LightGBM trees can be deeper than Python's comfortable recursion
+    top = make(root)
+    stack = [(root, top)]
+    while stack:
+        spec, index = stack.pop()
+        if "split_feature" not in spec:
+            continue
+        for side, attr in (("left_child", builder.left), ("right_child", builder.right)):
+            child_spec = spec[side]
+            child = make(child_spec)
+            attr[index] = child
+            stack.append((child_spec, child))
+    return top
+
+
+def from_sklearn_tree(tree_model: Any) -> Forest:
+    """A fitted scikit-learn ``DecisionTreeRegressor`` (single output) as a Forest."""
+    tree = tree_model.tree_
+    if tree.n_outputs != 1:
+        raise ValueError("only single-output trees can be flattened")
+    go_left = getattr(tree, "missing_go_to_left", None)
+    builder = _Builder()
+    offset = len(builder.feature)
+    for i in range(tree.node_count):
+        leaf = tree.children_left[i] < 0
+        builder.node(
+            feature=-1 if leaf else int(tree.feature[i]),
+            threshold=float(tree.threshold[i]),
+            missing=NAN_MISSING,
+            default_left=bool(go_left[i]) if go_left is not None else False,
+            value=float(tree.value[i].ravel()[0]),
+            cover=float(tree.weighted_n_node_samples[i]),
+        )
+        if not leaf:
+            builder.left[offset + i] = offset + int(tree.children_left[i])
+            builder.right[offset + i] = offset + int(tree.children_right[i])
+    builder.roots.append(offset)
+    return builder.build(int(tree_model.n_features_in_), float32_inputs=True)
+
+
+def from_regressor(regressor: Any) -> Forest:
+    """Whichever regressor homeval trains (LightGBM or a decision tree)."""
+    if hasattr(regressor, "booster_"):
+        return from_lightgbm(regressor.booster_)
+    if hasattr(regressor, "tree_"):
+        return from_sklearn_tree(regressor)
+    raise ValueError(f"no fast path for {type(regressor).__name__}")
+
+
+# --- compiled loops -----------------------------------------------------------------------
+
+
+@numba.njit(inline="always")
+def _goes_left(x: float, threshold: float, missing: int, default_left: bool) -> bool:
+    if math.isnan(x):
+        if missing == NAN_MISSING:
+            return default_left
+        x = 0.0
+    if missing == ZERO_MISSING and -_ZERO_THRESHOLD <= x <= _ZERO_THRESHOLD:
+        return default_left
+    return x <= threshold
+
+
+_BLOCK: Final = 16  # trees (one row) or rows (many rows) stepped together
+
+
+@numba.njit(cache=True, nogil=True)
+def _predict(rows, roots, depth, feature, threshold, child, nan_right, value):  # type: ignore[no-untyped-def]
+    n = rows.shape[0]
+    n_trees = roots.shape[0]
+    out = np.zeros(n)
+    node = np.empty(_BLOCK, dtype=np.int32)
+    if n < _BLOCK:
+        # few rows: step a block of trees side by side for each row
+        for i in range(n):
+            total = 0.0
+            for t0 in range(0, n_trees, _BLOCK):
+                t1 = min(t0 + _BLOCK, n_trees)
+                steps = 0
+                for t in range(t0, t1):
+                    node[t - t0] = roots[t]
+                    steps = max(steps, depth[t])
+                for _ in range(steps):
+                    for b in range(t1 - t0):
+                        at = node[b]
+                        x = rows[i, feature[at]]
+                        right = (x > threshold[at]) or (math.isnan(x) and nan_right[at])
+                        node[b] = child[at] + right
+                for b in range(t1 - t0):
+                    total += value[node[b]]
+            out[i] = total
+        return out
+    # many rows: step a block of rows side by side through each tree (same sum order)
+    for i0 in range(0, n, _BLOCK):
+        i1 = min(i0 + _BLOCK, n)
+        for t in range(n_trees):
+            for r in range(i1 - i0):
+                node[r] = roots[t]
+            for _ in range(depth[t]):
+                for r in range(i1 - i0):
+                    at = node[r]
+                    x = rows[i0 + r, feature[at]]
+                    right = (x > threshold[at]) or (math.isnan(x) and nan_right[at])
+                    node[r] = child[at] + right
+            for r in range(i1 - i0):
+                out[i0 + r] += value[node[r]]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _shap(  # type: ignore[no-untyped-def]
+    rows,
+    feature,
+    threshold,
+    missing,
+    default_left,
+    path_value,
+    path_ptr,
+    path_feature,
+    path_zero,
+    check_ptr,
+    check_node,
+    check_left,
+    check_slot,
+    quad_ptr,
+    quad_factor,
+    quad_inverse,
+    quad_weight,
+    quad_power,
+):
+    n, n_features = rows.shape
+    n_paths = path_value.shape[0]
+    width = quad_weight.shape[0]
+    n_nodes = quad_weight.shape[1]
+    out = np.zeros((n, n_features))
+    goes = np.zeros(feature.shape[0], dtype=np.bool_)
+    one = np.zeros(width, dtype=np.bool_)
+    prod = np.zeros(n_nodes)
+    for i in range(n):
+        for node in range(feature.shape[0]):
+            if feature[node] >= 0:
+                goes[node] = _goes_left(
+                    rows[i, feature[node]], threshold[node], missing[node], default_left[node]
+                )
+        for p in range(n_paths):
+            start = path_ptr[p]
+            d = path_ptr[p + 1] - start
+            if d == 0:
+                continue
+            k = (d + 1) // 2
+            q0 = quad_ptr[p]
+            for j in range(d):
+                one[j] = True
+            for c in range(check_ptr[p], check_ptr[p + 1]):
+                if goes[check_node[c]] != check_left[c]:
+                    one[check_slot[c]] = False
+            # prod_q = prod over followed features of (t_q + z_j (1 - t_q))
+            for q in range(k):
+                prod[q] = 1.0
+            m = 0
+            scale = 1.0
+            for j in range(d):
+                if one[j]:
+                    m += 1
+                    base = q0 + j * k
+                    for q in range(k):
+                        prod[q] *= quad_factor[base + q]
+                else:
+                    scale *= path_zero[start + j]
+            v = path_value[p] * scale
+            if m < d:
+                # a feature the row does not follow gets (0 - z) * (scale / z) * integral
+                missed = 0.0
+                for q in range(k):
+                    missed += quad_weight[d, q] * quad_power[d, q, d - 1 - m] * prod[q]
+                missed *= -v
+            else:
+                missed = 0.0
+            for q in range(k):
+                prod[q] *= quad_weight[d, q] * quad_power[d, q, d - m]
+            for j in range(d):
+                f = path_feature[start + j]
+                if not one[j]:
+                    out[i, f] += missed
+                    continue
+                base = q0 + j * k
+                acc = 0.0
+                for q in range(k):
+                    acc += prod[q] * quad_inverse[base + q]
+                out[i, f] += v * (1.0 - path_zero[start + j]) * acc
+    return out
