@@ -107,3 +107,35 @@ def metric_names(expr: str) -> set[str]:
     no_grouping = re.sub(r"\b(by|without|on|ignoring)\s*\([^)]*\)", "", no_ranges)
     words = set(re.findall(r"\b[a-zA-Z_:][a-zA-Z0-9_:]*\b", no_grouping))
     return {w for w in words if w not in PROMQL_FUNCTIONS and "_" in w}
+
+
+METRICS_CONTRACT = {
+    # predictor (port 8080, /metrics): KServe's own step histograms ...
+    "request_preprocess_seconds",
+    "request_predict_seconds",
+    "request_postprocess_seconds",
+    "request_explain_seconds",
+    # ... and homeval's
+    "homeval_predictor_requests_total",
+    "homeval_predictor_request_seconds",
+    "homeval_predictions_total",
+    "homeval_prediction_errors_total",
+    "homeval_model_info",
+    "homeval_predicted_price_dollars",
+    "homeval_model_reloads_total",
+    # UI (port 7860, /metrics)
+    "homeval_ui_requests_total",
+    "homeval_ui_predictions_total",
+    "homeval_ui_errors_total",
+    "homeval_ui_predictor_latency_seconds",
+}
+"""The metric names the services promise (README, "Deploy to a cluster"); histogram
+series add _bucket/_sum/_count."""
+
+
+def family(series: str) -> str:
+    """The metric family of a series name (histogram suffixes dropped)."""
+    for suffix in ("_bucket", "_sum", "_count"):
+        if series.endswith(suffix) and series.removesuffix(suffix) in METRICS_CONTRACT:
+            return series.removesuffix(suffix)
+    return series
