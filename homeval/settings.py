@@ -186,6 +186,16 @@ class Settings(BaseSettings):
     )
     predictor_reload_s: float = Field(default=10.0, ge=0, description="Alias poll period.")
     predictor_max_instances: int = Field(default=1_000, ge=1)
+    predictor_versions: str = Field(
+        default="aliased",
+        pattern=r"^\s*(none|aliased|all|\d+(\s*,\s*\d+)*)\s*$",
+        description="Versions also served as <model_name>-v<N>: none, aliased (every version "
+        "with an alias), all (newest predictor_max_versions) or a list like 3,5.",
+    )
+    predictor_max_versions: int = Field(default=5, ge=1, description="Cap of pinned versions.")
+    predictor_access_log: bool = Field(
+        default=False, description="One log line per request (costly at one row per request)."
+    )
 
     # --- UI -----------------------------------------------------------------------------
     ui_host: str = Field(default=_LOOPBACK)
