@@ -1,0 +1,29 @@
+"""``python -m datasource``: run the feed simulator from HOMEVAL_* settings (the image's CMD)."""
+
+from __future__ import annotations
+
+import sys
+
+from pydantic import ValidationError
+
+from datasource.app import serve
+from homeval.schema import SchemaError
+from homeval.settings import Settings
+
+
+def main() -> int:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"error: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    try:
+        serve(settings)
+    except (OSError, SchemaError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
