@@ -56,7 +56,7 @@ def test_a_bad_listing_is_refused_before_any_write(store_url: str) -> None:
     store.dispose()
 
 
-def test_an_unreachable_store_raises_a_store_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_unreachable_store_raises_a_store_error() -> None:
     store = Store("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     with pytest.raises((StoreError, sa.exc.OperationalError)):
         record_prediction(store, LISTING, predicted_price=1.0, model_version=None)
