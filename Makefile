@@ -18,7 +18,7 @@ AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.synced
 DAGS := pipelines/dags
 
-.PHONY: help install up test lint format typecheck unit system-deps clean airflow-env airflow-lock dag-test dag-run
+.PHONY: help install up test lint format typecheck unit system-deps clean airflow-env airflow-lock dag-test dag-run deploy-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ typecheck: install  ## mypy
 
 unit: install  ## pytest only (PYTEST_ARGS=... to narrow)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+deploy-check: install  ## offline cluster checks: manifests, Argo CD, workflows, Dockerfiles, dashboards
+	$(VENV)/bin/pytest tests/deploy tests/scripts $(PYTEST_ARGS)
 
 test: install airflow-env system-deps lint typecheck  ## everything CI runs
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
