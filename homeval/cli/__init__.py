@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from homeval.cli import db
+from homeval.cli import serve as serve_command
 
 app = typer.Typer(
     name="homeval",
@@ -14,6 +15,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.command("serve")(serve_command.serve)
 
 
 def main() -> None:

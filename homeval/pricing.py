@@ -1,0 +1,146 @@
+"""A loaded price model made ready to serve: lookups-only encoding, compiled trees, SHAP.
+
+``Pricer`` is what the predictor holds per served model.  It never builds a DataFrame or
+calls a scikit-learn transformer per request: the encoder's ``encode_records`` turns
+listing dicts into the feature matrix and ``fasttrees`` prices and explains it.  Before a
+pricer is handed out it proves the compiled trees give the library's own prices on
+probe listings (<= 1e-9 relative); if not, it falls back to the library (LightGBM with
+``num_threads=1``), so a surprise in a future model costs speed, never correctness.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from homeval import fasttrees
+from homeval.explain import explain_rows
+from homeval.features import FEATURES
+from homeval.packaging import PriceModel, load_price_model
+
+log = logging.getLogger(__name__)
+
+_CHECK_RTOL = 1e-9
+
+
+class ExplainUnavailableError(RuntimeError):
+    """This model cannot be explained (no TreeSHAP for its kind)."""
+
+
+@dataclass(frozen=True)
+class Pricer:
+    """One served model version."""
+
+    model: PriceModel
+    forest: fasttrees.Forest | None
+    """The compiled trees, or None when the library path is used."""
+
+    @property
+    def version(self) -> str | None:
+        return self.model.version
+
+    @property
+    def run_id(self) -> str | None:
+        return self.model.resolved.run_id
+
+    @property
+    def kind(self) -> str:
+        return self.model.parts.kind
+
+    def encode(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        return self.model.parts.encoder.encode_records(records)
+
+    def log_prices(self, features: np.ndarray) -> np.ndarray:
+        if self.forest is not None:
+            return self.forest.predict(features)
+        return _library_predict(self.model.parts.regressor, features)
+
+    def prices(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Dollars per listing."""
+        return np.exp(self.log_prices(self.encode(records)))
+
+    def bounds(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The calibrated interval around each price, or None if the model has none."""
+        if self.model.interval is None:
+            return None
+        low, high = self.model.interval.bounds(prices)
+        return np.asarray(low), np.asarray(high)
+
+    @property
+    def coverage(self) -> float | None:
+        return self.model.interval.coverage if self.model.interval else None
+
+    def explain(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Exact TreeSHAP per field (log scale) with base value and price per listing."""
+        features = self.encode(records)
+        if self.forest is not None:
+            contributions = self.forest.shap(features)
+            base = self.forest.base_value
+            log_prices = self.forest.predict(features)
+        elif self.kind == "lightgbm":
+            raw = self.model.parts.booster.predict(features, num_threads=1, pred_contrib=True)
+            contributions, base = raw[:, :-1], float(raw[0, -1])
+            log_prices = raw.sum(axis=1)
+        else:
+            raise ExplainUnavailableError(f"no TreeSHAP for a {self.kind} model without fast trees")
+        return explain_rows(contributions, base, log_prices)
+
+
+def _library_predict(regressor: Any, features: np.ndarray) -> np.ndarray:
+    if hasattr(regressor, "booster_"):
+        return np.asarray(regressor.booster_.predict(features, num_threads=1))
+    import pandas as pd
+
+    return np.asarray(regressor.predict(pd.DataFrame(features, columns=list(FEATURES))))
+
+
+def probe_records(model: PriceModel, limit: int = 40) -> list[dict[str, Any]]:
+    """Listings that reach many branches: every known state, with and without sizes."""
+    states = model.parts.encoder.categories["state"][:limit]
+    out: list[dict[str, Any]] = []
+    for i, state in enumerate(states or ["Connecticut"]):
+        out.append({"state": state, "status": "for_sale"})
+        out.append(
+            {
+                "state": state,
+                "status": "sold",
+                "bed": 1.0 + i % 6,
+                "bath": 1.0 + i % 4,
+                "acre_lot": 0.1 * (i + 1),
+                "house_size": 800.0 + 150 * i,
+                "prev_sold_date": f"{2000 + i % 24}-06-01",
+            }
+        )
+    return out
+
+
+def build_pricer(model: PriceModel) -> Pricer:
+    """Flatten the trees, check them against the library, compile the loops."""
+    try:
+        forest: fasttrees.Forest | None = fasttrees.from_regressor(model.parts.regressor)
+    except ValueError as exc:
+        log.warning("model %s: no compiled trees (%s); using the library", model.version, exc)
+        return Pricer(model=model, forest=None)
+    assert forest is not None
+    forest.warm_up()
+    features = model.parts.encoder.encode_records(probe_records(model))
+    expected = _library_predict(model.parts.regressor, features)
+    got = forest.predict(features)
+    if not np.allclose(got, expected, rtol=_CHECK_RTOL, atol=0.0):
+        worst = float(np.max(np.abs(got - expected) / np.maximum(np.abs(expected), 1e-300)))
+        log.warning(
+            "model %s: compiled trees differ from the library (%.3g relative); using the library",
+            model.version,
+            worst,
+        )
+        return Pricer(model=model, forest=None)
+    return Pricer(model=model, forest=forest)
+
+
+def load_pricer(uri: str, client: Any | None = None) -> Pricer:
+    """Load a registered version (or folder) and make it ready to serve."""
+    return build_pricer(load_price_model(uri, client))

@@ -1,0 +1,236 @@
+"""The house-price model as KServe sees it: v1 predict/explain and v2 infer over a ModelSlot.
+
+Steps map onto KServe's: ``preprocess`` validates and normalises the body (400 with the
+field named on any problem), ``predict``/``explain`` price or explain with the pricer the
+slot holds at that moment (a reload swaps the slot, never a request's pricer), and
+``postprocess`` shapes the answer:
+
+- v1 predict: ``{"predictions": [price, ...], "model_name", "model_version"}``; with
+  ``"parameters": {"interval": true}`` each prediction becomes
+  ``{"price", "lower", "upper"}`` and ``"interval": {"coverage": 0.9}`` is added.
+- v1 explain: ``{"explanations": [{price, log_price, base_value, base_price,
+  contributions, factors, dollars}], ...}`` (see ``homeval.explain``).
+- v2 infer: one input tensor per listing field (BYTES for text, FP64 for numbers, shape
+  [n]); outputs ``price`` (and ``lower``/``upper`` when asked), FP64 [n].
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from kserve import Model
+from kserve.errors import InvalidInput, ModelNotReady
+from kserve.model import InferenceVerb
+from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
+
+from homeval.features import INPUT_FIELDS
+from homeval.pricing import ExplainUnavailableError, Pricer
+from homeval.schema import LISTING_FIELDS
+from homeval.serving import ModelSlot, NotLoadedError
+from homeval.validation import (
+    Options,
+    RequestError,
+    columns_to_instances,
+    field_kind,
+    parse_instances,
+    parse_options,
+    parse_v1_body,
+)
+from inference import metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PriceRequest:
+    """A validated request: normalised listings and what else was asked."""
+
+    records: list[dict[str, Any]]
+    options: Options
+    v2: InferRequest | None = None
+
+
+@dataclass(frozen=True)
+class PriceResult:
+    request: PriceRequest
+    pricer: Pricer
+    prices: np.ndarray | None = None
+    explanations: list[dict[str, Any]] | None = None
+
+
+class HousePriceModel(Model):
+    """A served name (``house-price`` or ``house-price-v3``) backed by a ModelSlot."""
+
+    def __init__(self, name: str, slot: ModelSlot, *, max_instances: int) -> None:
+        super().__init__(name)
+        self.slot = slot
+        self.max_instances = max_instances
+        self.ready = slot.loaded
+        self._ok = {
+            endpoint: metrics.REQUESTS.labels(name, endpoint, "200")
+            for endpoint in ("predict", "explain", "infer")
+        }
+        self._seconds = {
+            endpoint: metrics.REQUEST_SECONDS.labels(name, endpoint)
+            for endpoint in ("predict", "explain", "infer")
+        }
+        self._price_hist = metrics.PREDICTED_PRICE.labels(name)
+        self._rows: dict[str | None, Any] = {}
+
+    def load(self) -> bool:
+        self.ready = self.slot.loaded
+        return self.ready
+
+    # --- KServe's steps ---------------------------------------------------------------------
+
+    async def __call__(
+        self,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        verb: InferenceVerb = InferenceVerb.PREDICT,
+    ) -> Any:
+        endpoint = (
+            "explain"
+            if verb == InferenceVerb.EXPLAIN
+            else ("infer" if isinstance(body, InferRequest) else "predict")
+        )
+        start = time.perf_counter()
+        result = await super().__call__(body, headers, verb)
+        self._seconds[endpoint].observe(time.perf_counter() - start)
+        self._ok[endpoint].inc()
+        return result
+
+    def preprocess(self, payload: Any, headers: dict[str, str] | None = None) -> PriceRequest:
+        try:
+            if isinstance(payload, InferRequest):
+                return self._from_v2(payload)
+            if isinstance(payload, bytes | bytearray | str):
+                raise RequestError(
+                    'the body must be JSON (content-type: application/json): {"instances": [...]}'
+                )
+            records, options = parse_v1_body(payload, max_instances=self.max_instances)
+        except RequestError as exc:
+            raise InvalidInput(str(exc)) from None
+        return PriceRequest(records, options)
+
+    def _from_v2(self, request: InferRequest) -> PriceRequest:
+        columns: dict[str, list[Any]] = {}
+        for tensor in request.inputs:
+            if tensor.name not in LISTING_FIELDS:
+                raise RequestError(
+                    f"unknown input {tensor.name!r}; inputs are {', '.join(LISTING_FIELDS)}"
+                )
+            data = tensor.data
+            if isinstance(data, np.ndarray):
+                data = data.tolist()
+            if not isinstance(data, list):
+                raise RequestError(f"input {tensor.name}: data must be a list")
+            if any(isinstance(v, list) for v in data):
+                raise RequestError(f"input {tensor.name}: give a flat list, shape [n]")
+            if tensor.datatype == "BYTES":
+                data = [v.decode() if isinstance(v, bytes) else v for v in data]
+            columns[tensor.name] = data
+        instances = columns_to_instances(columns, max_instances=self.max_instances)
+        records = parse_instances(instances, max_instances=self.max_instances)
+        return PriceRequest(records, parse_options(request.parameters), v2=request)
+
+    def _pricer(self) -> Pricer:
+        try:
+            return self.slot.pricer
+        except NotLoadedError as exc:
+            raise ModelNotReady(self.name, str(exc)) from None
+
+    def predict(self, payload: PriceRequest, headers: dict[str, str] | None = None) -> PriceResult:
+        pricer = self._pricer()
+        prices = pricer.prices(payload.records)
+        counter = self._rows.get(pricer.version)
+        if counter is None:
+            counter = self._rows[pricer.version] = metrics.PREDICTIONS.labels(
+                self.name, pricer.version or "local"
+            )
+        counter.inc(len(prices))
+        observe = self._price_hist.observe
+        for price in prices.tolist():
+            observe(price)
+        return PriceResult(payload, pricer, prices=prices)
+
+    def explain(self, payload: PriceRequest, headers: dict[str, str] | None = None) -> PriceResult:
+        pricer = self._pricer()
+        try:
+            explanations = pricer.explain(payload.records)
+        except ExplainUnavailableError as exc:
+            raise InvalidInput(f"model {self.name} cannot explain: {exc}") from None
+        return PriceResult(payload, pricer, explanations=explanations)
+
+    def postprocess(
+        self,
+        result: PriceResult,
+        headers: dict[str, str] | None = None,
+        response_headers: dict[str, str] | None = None,
+    ) -> dict[str, Any] | InferResponse:
+        pricer = result.pricer
+        if result.explanations is not None:
+            return {
+                "explanations": result.explanations,
+                "model_name": self.name,
+                "model_version": pricer.version,
+            }
+        assert result.prices is not None
+        request = result.request
+        bounds = pricer.bounds(result.prices) if request.options.interval else None
+        if request.options.interval and bounds is None:
+            raise InvalidInput(f"model {self.name} version {pricer.version} has no interval")
+        if request.v2 is not None:
+            return self._v2_response(request.v2, pricer, result.prices, bounds)
+        prices = result.prices.tolist()
+        if bounds is None:
+            return {
+                "predictions": prices,
+                "model_name": self.name,
+                "model_version": pricer.version,
+            }
+        low, high = bounds[0].tolist(), bounds[1].tolist()
+        return {
+            "predictions": [
+                {"price": p, "lower": lo, "upper": hi}
+                for p, lo, hi in zip(prices, low, high, strict=True)
+            ],
+            "interval": {"coverage": pricer.coverage},
+            "model_name": self.name,
+            "model_version": pricer.version,
+        }
+
+    def _v2_response(
+        self,
+        request: InferRequest,
+        pricer: Pricer,
+        prices: np.ndarray,
+        bounds: tuple[np.ndarray, np.ndarray] | None,
+    ) -> InferResponse:
+        outputs = [InferOutput("price", [len(prices)], "FP64", prices.tolist())]
+        if bounds is not None:
+            outputs.append(InferOutput("lower", [len(prices)], "FP64", bounds[0].tolist()))
+            outputs.append(InferOutput("upper", [len(prices)], "FP64", bounds[1].tolist()))
+        return InferResponse(
+            response_id=request.id or "",
+            model_name=self.name,
+            model_version=pricer.version,
+            infer_outputs=outputs,
+        )
+
+    # --- v2 metadata --------------------------------------------------------------------
+
+    def get_input_types(self) -> list[dict[str, Any]]:
+        return [
+            {"name": name, "datatype": field_kind(name), "shape": [-1]} for name in INPUT_FIELDS
+        ]
+
+    def get_output_types(self) -> list[dict[str, Any]]:
+        return [
+            {"name": name, "datatype": "FP64", "shape": [-1]}
+            for name in ("price", "lower", "upper")
+        ]

@@ -1,0 +1,230 @@
+"""Wiring: kserve.ModelServer with homeval's models, watcher, metrics and error answers.
+
+Two things differ from a stock ``ModelServer.start``: the server binds
+``settings.predictor_host`` (KServe always binds 0.0.0.0), and per-request logging
+(KServe's timing middleware and uvicorn's access log) is off unless
+``predictor_access_log`` is set — at one row per request it costs more than the trees.
+Models are registered before they are loaded: the server answers "not ready" (503) until
+the watcher has loaded the first version, instead of refusing to start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from importlib import metadata
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, ORJSONResponse
+from kserve import ModelServer
+from kserve.errors import InvalidInput, ModelNotFound, ModelNotReady
+from kserve.protocol.rest.server import RESTServer
+
+from homeval.pricing import Pricer
+from homeval.serving import ModelSlot, ModelWatcher, WatchEvents
+from homeval.settings import Settings
+from inference import metrics
+from inference.model import HousePriceModel
+
+log = logging.getLogger("homeval.predictor")
+
+
+def _endpoint(path: str) -> str:
+    if path.endswith(":predict"):
+        return "predict"
+    if path.endswith(":explain"):
+        return "explain"
+    if path.endswith("/infer"):
+        return "infer"
+    return "other"
+
+
+class HomevalRESTServer(RESTServer):
+    """KServe's REST server on our own FastAPI app, bound where settings say."""
+
+    def __init__(self, server: ModelServer, *, host: str, port: int, access_log: bool) -> None:
+        super().__init__(
+            "kserve.model_server:app",
+            server.dataplane,
+            server.model_repository_extension,
+            port,
+            workers=1,
+        )
+        self.config.host = host
+        self.access_log = access_log
+        if not access_log:
+            access = logging.getLogger("uvicorn.access")
+            access.handlers = []
+            access.propagate = False
+
+    def create_app(self) -> FastAPI:
+        app = FastAPI(
+            title="homeval predictor (KServe v1/v2)",
+            version=metadata.version("kserve"),
+            docs_url="/docs",
+            redoc_url=None,
+            default_response_class=ORJSONResponse,
+        )
+        if self.access_log:
+            self._add_middlewares(app)
+        self._register_endpoints(app)
+        self._add_exception_handlers(app)
+        return app
+
+    def create_application(self) -> None:
+        self.config.app = self.create_app()
+
+    def _add_exception_handlers(self, app: FastAPI) -> None:
+        super()._add_exception_handlers(app)
+        registry = self.dataplane.model_registry
+
+        def answer(request: Request, code: int, kind: str, message: str) -> JSONResponse:
+            name = request.path_params.get("model_name", "")
+            if registry.get_model(name) is None:
+                name = "unknown"  # never a label per made-up name
+            endpoint = _endpoint(request.url.path)
+            metrics.REQUESTS.labels(name, endpoint, str(code)).inc()
+            metrics.ERRORS.labels(name, kind).inc()
+            return JSONResponse(status_code=code, content={"error": message})
+
+        async def invalid_input(request: Request, exc: Exception) -> JSONResponse:
+            log.debug("400 %s: %s", request.url.path, exc)
+            return answer(request, 400, "invalid_input", str(exc))
+
+        async def invalid_body(request: Request, exc: Exception) -> JSONResponse:
+            assert isinstance(exc, RequestValidationError)
+            first = exc.errors()[0] if exc.errors() else {}
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            message = f"{where}: {first.get('msg', 'invalid request body')}"
+            return answer(request, 400, "invalid_input", message)
+
+        async def not_ready(request: Request, exc: Exception) -> JSONResponse:
+            return answer(request, 503, "not_ready", str(exc))
+
+        async def not_found(request: Request, exc: Exception) -> JSONResponse:
+            return answer(request, 404, "not_found", str(exc))
+
+        async def internal(request: Request, exc: Exception) -> JSONResponse:
+            log.error("500 on %s", request.url.path, exc_info=exc)
+            return answer(request, 500, "internal", f"internal error: {type(exc).__name__}")
+
+        app.add_exception_handler(InvalidInput, invalid_input)
+        app.add_exception_handler(RequestValidationError, invalid_body)
+        app.add_exception_handler(ModelNotReady, not_ready)
+        app.add_exception_handler(ModelNotFound, not_found)
+        app.add_exception_handler(Exception, internal)
+
+
+class PredictorServer(ModelServer):
+    """ModelServer + the watcher that keeps its models on the registry's versions."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            http_port=settings.predictor_port,
+            workers=1,
+            enable_grpc=False,
+            enable_docs_url=True,
+            enable_latency_logging=False,
+            access_log_format=None,
+        )
+        self.settings = settings
+        self.main_slot = ModelSlot(settings.model_name)
+        self.watcher = ModelWatcher(
+            main=self.main_slot,
+            uri=settings.predictor_model_uri,
+            model_name=settings.model_name,
+            period_s=settings.predictor_reload_s,
+            versions_spec=settings.predictor_versions,
+            max_versions=settings.predictor_max_versions,
+            events=WatchEvents(
+                swapped=self._swapped, failed=self._failed, added=self._added, removed=self._removed
+            ),
+        )
+        self.register_model(self._model(self.main_slot))
+
+    def _model(self, slot: ModelSlot) -> HousePriceModel:
+        return HousePriceModel(slot.name, slot, max_instances=self.settings.predictor_max_instances)
+
+    # --- watcher events -------------------------------------------------------------------
+
+    def _swapped(self, name: str, new: Pricer, old: Pricer | None) -> None:
+        if old is not None and (old.version, old.run_id) != (new.version, new.run_id):
+            with contextlib.suppress(KeyError):
+                metrics.MODEL_INFO.remove(name, old.version or "local", old.run_id or "")
+        metrics.MODEL_INFO.labels(name, new.version or "local", new.run_id or "").set(1)
+        metrics.RELOADS.labels(name, "success").inc()
+        model = self.registered_models.get_model(name)
+        if model is not None:
+            model.ready = True
+        log.info(
+            "%s now serves version %s (run %s, %s trees%s)%s",
+            name,
+            new.version or "local",
+            new.run_id,
+            new.kind,
+            ", compiled" if new.forest is not None else ", library",
+            f"; was version {old.version}" if old is not None else "",
+        )
+
+    def _failed(self, name: str, uri: str, exc: BaseException) -> None:
+        metrics.RELOADS.labels(name, "failure").inc()
+        serving = self.main_slot.loaded if name == self.main_slot.name else False
+        log.error(
+            "loading %s for %s failed (%s: %s); %s",
+            uri,
+            name,
+            type(exc).__name__,
+            exc,
+            "keeping the version it serves" if serving else "not ready yet, will retry",
+        )
+
+    def _added(self, name: str, slot: ModelSlot) -> None:
+        self.register_model(self._model(slot))
+
+    def _removed(self, name: str) -> None:
+        if self.registered_models.get_model(name) is not None:
+            self.registered_models.unload(name)
+        log.info("%s no longer served (version no longer selected)", name)
+
+    # --- running ----------------------------------------------------------------------------
+
+    def rest_server(self) -> HomevalRESTServer:
+        return HomevalRESTServer(
+            self,
+            host=self.settings.predictor_host,
+            port=self.settings.predictor_port,
+            access_log=self.settings.predictor_access_log,
+        )
+
+    def start(self, models: list[Any] | None = None) -> None:
+        """Serve until SIGTERM/SIGINT; the watcher loads models in the background."""
+        for model in models or []:
+            self.register_model(model)
+        self._rest_server = self.rest_server()
+        self.servers.append(self._rest_server.start())
+        self.setup_event_loop()
+        self.register_signal_handler()
+        self.watcher.start()
+        try:
+            asyncio.run(self._serve())
+        finally:
+            self.watcher.stop()
+
+
+def serve(settings: Settings) -> None:
+    """``homeval serve``: configure MLflow from settings and run the predictor."""
+    from homeval.tracking import configure
+
+    configure(settings, create_experiment=False)
+    log.info(
+        "predictor on %s:%s serving %s (poll every %ss, versions: %s)",
+        settings.predictor_host,
+        settings.predictor_port,
+        settings.predictor_model_uri,
+        settings.predictor_reload_s,
+        settings.predictor_versions,
+    )
+    PredictorServer(settings).start()
