@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from homeval.cli import db
+from homeval.cli import data, db, up
 from homeval.cli import serve as serve_command
 
 app = typer.Typer(
@@ -15,6 +15,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(data.app)  # generate, collect
+app.add_typer(data.datasource_app, name="datasource")
+app.command("up")(up.up)
 app.command("serve")(serve_command.serve)
 
 

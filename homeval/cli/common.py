@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,12 +19,13 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load_settings() -> Settings:
-    """Settings from the environment, or a clear exit 2 naming the bad variable."""
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (command-line ``overrides`` win), or a clear exit 2
+    naming the bad variable."""
     from pydantic import ValidationError
 
     try:
-        return Settings()
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         problems = "; ".join(
             f"HOMEVAL_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
