@@ -18,7 +18,7 @@ AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.synced
 DAGS := pipelines/dags
 
-.PHONY: help install up test lint format typecheck unit system-deps clean airflow-env airflow-lock dag-test dag-run deploy-check
+.PHONY: help install up test lint format typecheck unit system-deps clean airflow-env airflow-lock dag-test dag-run deploy-check bench-ingest
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ dag-run: install airflow-env  ## run the DAG once here, Airflow state in .homeva
 
 up: install  ## start the whole platform locally (Ctrl-C stops it)
 	$(VENV)/bin/homeval up
+
+bench-ingest: install  ## ingest speed: homeval's COPY vs pandas to_sql (writes bench/ingest/RESULTS.md)
+	$(PY) bench/ingest/run.py --datagen --write bench/ingest/RESULTS.md
 
 system-deps:  ## Debian packages the tests use (prometheus, chromium, wrk)
 	scripts/install-system-deps.sh
