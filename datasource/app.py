@@ -149,7 +149,8 @@ def create_app(settings: Settings | None = None, source: BatchSource | None = No
                             number, group_number, day)  # fmt: skip
                 return Response(status_code=499)
             feed.cursors.advance(key, number)
-        return {"group_number": group_number, "day": day, "batch_number": number, "data": rows}
+        body = {"group_number": group_number, "day": day, "batch_number": number, "data": rows}
+        return JSONResponse(body)  # plain json.dumps: 60k values need no jsonable_encoder
 
     @app.get("/restart_data_generation")
     async def restart(group_number: GroupNumber, day: Day) -> dict[str, Any]:
