@@ -30,6 +30,16 @@ METRIC_LABELS: Final[dict[str, str]] = {
 }
 
 
+_UNREACHABLE: Final = (
+    "Failed to establish",
+    "Connection refused",
+    "Max retries exceeded",
+    "timed out",
+    "Name or service not known",
+)
+"""How MLflow's HTTP client words a server that is down or too slow."""
+
+
 class RegistryUnavailableError(RuntimeError):
     """The model registry could not be read; the message says where it was looked for."""
 
@@ -102,8 +112,11 @@ def list_versions(
     except MlflowException as exc:
         if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
             return []
+        text = str(exc.message)
+        if any(sign in text for sign in _UNREACHABLE):
+            raise RegistryUnavailableError("the model registry is not reachable") from exc
         raise RegistryUnavailableError(
-            f"the model registry could not be read: {exc.message}"
+            f"the model registry could not be read: {text[:200]}"
         ) from exc
     except Exception as exc:  # requests/urllib3 errors when the server is down
         raise RegistryUnavailableError(

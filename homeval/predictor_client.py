@@ -226,7 +226,8 @@ def _version(body: Mapping[str, Any], item: Any, headers: httpx.Headers | None) 
 def parse_predictions(
     body: Any, *, expected: int, headers: httpx.Headers | None = None
 ) -> list[PricePrediction]:
-    """``{"predictions": [...]}`` → prices; each item a number or a dict with bounds."""
+    """``{"predictions": [...]}`` → prices; each item a number, or with an interval asked
+    ``{"price", "lower", "upper"}`` and the coverage in ``"interval": {"coverage": ..}``."""
     if not isinstance(body, Mapping) or not isinstance(body.get("predictions"), list):
         raise PredictorError("bad_response", "the price service answered without predictions")
     items: list[Any] = body["predictions"]
@@ -236,7 +237,8 @@ def parse_predictions(
         )
     lowers = body.get("lower") if isinstance(body.get("lower"), list) else None
     uppers = body.get("upper") if isinstance(body.get("upper"), list) else None
-    coverage = body.get("coverage")
+    interval = body.get("interval")
+    coverage = interval.get("coverage") if isinstance(interval, Mapping) else body.get("coverage")
     out: list[PricePrediction] = []
     for i, item in enumerate(items):
         if isinstance(item, Mapping):
@@ -264,7 +266,9 @@ def parse_predictions(
 def parse_explanations(
     body: Any, *, expected: int, headers: httpx.Headers | None = None
 ) -> list[Explanation]:
-    """``{"explanations": [{"base_value", "contributions": {field: value}}...]}``."""
+    """``{"explanations": [{"base_value", "contributions": {field: value}, "price"}...]}``;
+    values are on the log-price scale unless ``"space"`` says otherwise (see
+    ``homeval/explain.py``)."""
     items = body.get("explanations") if isinstance(body, Mapping) else None
     if not isinstance(items, list):
         raise PredictorError("bad_response", "the price service answered without explanations")
@@ -286,7 +290,7 @@ def parse_explanations(
                 base_value=_number(item.get("base_value"), "a base value"),
                 contributions=contributions,
                 log_space=space.startswith("log"),
-                prediction=_optional_number(item.get("prediction"), "a price"),
+                prediction=_optional_number(item.get("price"), "a price"),
                 model_version=_version(body, item, headers),
             )
         )

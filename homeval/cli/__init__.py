@@ -6,6 +6,7 @@ import typer
 
 from homeval.cli import data, db, up
 from homeval.cli import serve as serve_command
+from homeval.cli import ui as ui_command
 
 app = typer.Typer(
     name="homeval",
@@ -19,6 +20,7 @@ app.add_typer(data.app)  # generate, collect
 app.add_typer(data.datasource_app, name="datasource")
 app.command("up")(up.up)
 app.command("serve")(serve_command.serve)
+app.command("ui")(ui_command.ui)
 
 
 def main() -> None:

@@ -71,7 +71,7 @@ def test_prediction_answers_in_either_shape() -> None:
     assert flat[0].lower is None
     rich = parse_predictions(
         {"predictions": [{"price": 100.0, "lower": 80.0, "upper": 125.0}],
-         "coverage": 0.9, "model_version": "4"},
+         "interval": {"coverage": 0.9}, "model_version": "4"},
         expected=1,
     )  # fmt: skip
     assert rich[0].lower == 80.0

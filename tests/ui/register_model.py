@@ -1,0 +1,34 @@
+"""Fit a small model on the real rows and register it as production (run as a module by the
+UI tests' fixture, in the environment of the platform it builds); prints the version."""
+
+from __future__ import annotations
+
+import mlflow
+from mlflow import MlflowClient
+
+from homeval.modeling import conformal_interval, price_metrics
+from homeval.packaging import log_price_model
+from homeval.settings import Settings
+from homeval.tracking import configure
+from tests.conftest import REALTOR_DIR
+from tests.homeval.helpers import real_listings, small_model
+
+
+def main() -> None:
+    listings = real_listings(sorted(REALTOR_DIR.glob("*.csv")))
+    settings = Settings()
+    configure(settings)
+    model = small_model(listings)
+    predicted = model.predict(listings)
+    interval = conformal_interval(listings["price"], predicted, 0.9)
+    with mlflow.start_run():
+        mlflow.log_param("kind", "lightgbm")
+        mlflow.log_metrics(price_metrics(listings["price"], predicted))
+        info = log_price_model(model, kind="lightgbm", interval=interval, input_example=listings)
+    version = mlflow.register_model(info.model_uri, settings.model_name)
+    MlflowClient().set_registered_model_alias(settings.model_name, "production", version.version)
+    print(version.version)
+
+
+if __name__ == "__main__":
+    main()

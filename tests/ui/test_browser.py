@@ -1,0 +1,117 @@
+"""The page in a real browser: Debian chromium, headless, driven by Playwright."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from homeval.feedback import recent_user_rows
+from tests.conftest import REPO
+from tests.ui.conftest import Platform
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = REPO / "test-results"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def page(chromium: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1100})
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def _fill(page: Any, elem_id: str, value: str) -> None:
+    box = page.locator(f"#{elem_id} input")
+    box.fill(value)
+    box.blur()
+
+
+def test_a_person_prices_a_house_and_sees_why(
+    platform: Platform, tmp_path: Path, seeded_store: str, run_ui: Any, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    ui = run_ui(platform.settings(tmp_path / "ui-home", database_url=seeded_store))
+    page.goto(ui.url)
+    # places are suggested from the stored listings: the most listed state is preselected
+    state = page.locator("#state input")
+    expect(state).not_to_have_value("", timeout=30_000)
+    expect(page.locator("#city input")).not_to_have_value("")
+    expect(page.locator("#zip_code input")).to_have_value(re.compile(r"^\d{5}$"))
+    expect(page.locator("#model input")).to_have_value("Production (house-price)")
+
+    _fill(page, "bed", "4")
+    _fill(page, "house_size", "2400")
+    page.locator("#estimate").click()
+
+    headline = page.locator("#price-result h2")
+    expect(headline).to_contain_text(re.compile(r"Estimated price: \$[\d,]+"), timeout=30_000)
+    expect(page.locator("#price-result")).to_contain_text("90% likely range")
+    chart = page.locator("#price-chart img")
+    expect(chart).to_be_visible()
+    assert chart.evaluate("img => img.naturalWidth") > 300
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "ui-price.png"), full_page=True)
+
+    shown = int(re.sub(r"\D", "", headline.inner_text()))
+    stored = recent_user_rows(ui.services.store)
+    assert len(stored) == 1
+    assert stored[0]["bed"] == 4.0
+    assert stored[0]["house_size"] == 2400.0
+    assert round(stored[0]["predicted_price"]) == shown
+    assert stored[0]["price"] is None
+
+    # a wrong value is named next to its field, and nothing more is stored
+    _fill(page, "bath", "-2")
+    page.locator("#estimate").click()
+    expect(page.locator("#bath-error")).to_contain_text("negative", timeout=20_000)
+    expect(page.locator("#price-message")).to_contain_text("Please correct")
+    assert len(recent_user_rows(ui.services.store)) == 1
+
+    # the other tabs answer too
+    page.get_by_role("tab", name="Models").click()
+    expect(page.locator("#models-message")).to_contain_text("Production: version 1", timeout=30_000)
+    page.get_by_role("tab", name="Drift").click()
+    expect(page.locator("#drift-message")).to_contain_text("No drift check yet", timeout=30_000)
+
+
+def test_the_page_says_when_the_predictor_is_down(
+    platform: Platform, tmp_path: Path, seeded_store: str, run_ui: Any, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.conftest import free_port
+
+    settings = platform.settings(
+        tmp_path / "ui-home",
+        database_url=seeded_store,
+        predictor_url=f"http://127.0.0.1:{free_port()}",
+    )
+    ui = run_ui(settings)
+    page.goto(ui.url)
+    expect(page.locator("#model-note")).to_contain_text("not reachable", timeout=30_000)
+    expect(page.locator("#state input")).not_to_have_value("")
+    page.locator("#estimate").click()
+    expect(page.locator("#price-message")).to_contain_text(
+        "No price: the price service at", timeout=30_000
+    )
+    assert "Traceback" not in page.content()
+    assert page.locator("#price-result h2").count() == 0

@@ -1,0 +1,292 @@
+"""The page's handlers against the real predictor, registry and store (no browser)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from prometheus_client import REGISTRY
+
+from homeval.feedback import recent_user_rows
+from homeval.predictor_client import PredictorClient, PredictorError
+from homeval.store import Store
+from tests.conftest import free_port
+from tests.homeval.test_predictor_client import silent_server  # noqa: F401  (fixture)
+from tests.ui.conftest import Platform
+from ui.handlers import (
+    Services,
+    drift_view,
+    model_options,
+    models_view,
+    price_listing,
+    training_view,
+)
+
+FORM: dict[str, Any] = {
+    "state": "Puerto Rico",
+    "city": "San Juan",
+    "zip_code": "00926",
+    "status": "for_sale",
+    "bed": 3.0,
+    "bath": 2.0,
+    "house_size": 1800.0,
+    "acre_lot": 0.25,
+    "prev_sold_date": "2015-06-01",
+    "brokered_by": "",
+    "street": "",
+}
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+def services(platform: Platform, tmp_path: Path, seeded_store: str) -> Iterator[Services]:
+    settings = platform.settings(tmp_path / "ui-home", database_url=seeded_store)
+    made = Services.from_settings(settings)
+    yield made
+    made.close()
+
+
+def test_a_listing_is_priced_explained_and_stored_as_a_user_row(services: Services) -> None:
+    predictions = metric("homeval_ui_predictions_total")
+    latency = metric("homeval_ui_predictor_latency_seconds_count", call="predict")
+    view = price_listing(services, FORM, "house-price")
+
+    assert view.ok, view.message
+    assert view.errors == {}
+    assert view.prediction is not None
+    price = view.prediction.price
+    assert 10_000 < price < 20_000_000
+    assert view.prediction.lower is not None
+    assert view.prediction.upper is not None
+    assert view.prediction.lower < price < view.prediction.upper
+    assert view.prediction.coverage == pytest.approx(0.9)
+    assert view.prediction.model_version == "1"
+    assert "Estimated price: $" in view.headline()
+    assert "90% likely range" in view.headline()
+
+    # the waterfall starts at the model's base price and ends exactly at the prediction
+    assert view.fall is not None
+    assert view.fall.price == pytest.approx(price, rel=1e-6)
+    labels = [e.label for e in view.fall.effects]
+    assert any(label.startswith("Living area (sq ft) = 1,800 sq ft") for label in labels)
+
+    # the feedback row: the listing, the prediction, the version; no sale price
+    stored = recent_user_rows(services.store)
+    assert len(stored) == 1
+    row = stored[0]
+    assert row["data_origin"] == "user"
+    assert row["price"] is None
+    assert row["predicted_price"] == pytest.approx(price)
+    assert row["model_version"] == "1"
+    assert row["zip_code"] == "00926"
+    assert row["state"] == "Puerto Rico"
+    assert view.stored
+
+    assert metric("homeval_ui_predictions_total") == predictions + 1
+    assert metric("homeval_ui_predictor_latency_seconds_count", call="predict") == latency + 1
+
+
+def test_the_form_is_checked_before_any_call_and_nothing_is_stored(services: Services) -> None:
+    invalid = metric("homeval_ui_errors_total", kind="invalid_input")
+    latency = metric("homeval_ui_predictor_latency_seconds_count", call="predict")
+    view = price_listing(
+        services, {**FORM, "bed": -1.0, "zip_code": "1234567", "state": ""}, "house-price"
+    )
+    assert not view.ok
+    assert view.errors["bed"] == "negative"
+    assert view.errors["zip_code"] == "not a 5-digit ZIP"
+    assert view.errors["state"] == "missing"
+    assert "Please correct" in view.message
+    assert recent_user_rows(services.store) == []
+    assert metric("homeval_ui_errors_total", kind="invalid_input") == invalid + 1
+    assert metric("homeval_ui_predictor_latency_seconds_count", call="predict") == latency
+
+
+def test_a_listing_the_predictor_refuses_is_marked_at_its_field(services: Services) -> None:
+    # the schema takes dates up to 2100; the predictor refuses sales in the future
+    view = price_listing(services, {**FORM, "prev_sold_date": "2090-01-01"}, "house-price")
+    assert not view.ok
+    assert "prev_sold_date" in view.errors
+    assert "today" in view.errors["prev_sold_date"]
+    assert recent_user_rows(services.store) == []
+
+
+def test_the_client_reads_the_real_predictors_answers(platform: Platform) -> None:
+    with PredictorClient(platform.predictor_url, timeout_s=10) as client:
+        assert "house-price" in client.models()
+        assert client.ready("house-price")
+        assert not client.ready("no-such-model")
+        (plain,) = client.predict("house-price", [FORM], interval=False)
+        assert plain.lower is None
+        assert plain.model_version == "1"
+        (why,) = client.explain("house-price", [FORM])
+        assert why.log_space
+        assert math.exp(why.base_value + sum(why.contributions.values())) == pytest.approx(
+            plain.price, rel=1e-6
+        )
+        with pytest.raises(PredictorError, match="state") as refused:
+            client.predict("house-price", [{"state": "Atlantis"}])
+        assert refused.value.kind == "rejected"
+        with pytest.raises(PredictorError) as unknown:
+            client.predict("no-such-model", [FORM])
+        assert unknown.value.kind == "not_found"
+
+
+def test_the_model_selector_lists_what_the_predictor_serves(services: Services) -> None:
+    options, note = model_options(services)
+    assert note == ""
+    assert options[0] == ("Production (house-price)", "house-price")
+    assert ("Version 1", "house-price-v1") in options  # aliased versions are served pinned
+    view = price_listing(services, FORM, "house-price-v1")
+    assert view.ok
+    assert view.prediction is not None
+    assert view.prediction.model_version == "1"
+
+
+def test_a_predictor_that_is_down_gives_a_message_not_a_traceback(
+    platform: Platform, tmp_path: Path, seeded_store: str
+) -> None:
+    settings = platform.settings(
+        tmp_path / "h", database_url=seeded_store, predictor_url=f"http://127.0.0.1:{free_port()}"
+    )
+    services = Services.from_settings(settings)
+    before = metric("homeval_ui_errors_total", kind="predictor_unavailable")
+    view = price_listing(services, FORM, "house-price")
+    assert not view.ok
+    assert "not reachable" in view.message
+    assert view.errors == {}
+    assert recent_user_rows(services.store) == []
+    assert metric("homeval_ui_errors_total", kind="predictor_unavailable") == before + 1
+    options, note = model_options(services)  # the selector still offers production
+    assert options == [("Production (house-price)", "house-price")]
+    assert "not reachable" in note
+    assert models_view(services).table.shape[0] == 1  # the rest of the page works
+    services.close()
+
+
+def test_a_slow_predictor_times_out_with_a_message(
+    platform: Platform,
+    tmp_path: Path,
+    seeded_store: str,
+    silent_server: str,  # noqa: F811
+) -> None:
+    settings = platform.settings(
+        tmp_path / "h",
+        database_url=seeded_store,
+        predictor_url=silent_server,
+        ui_predictor_timeout_s=0.5,
+    )
+    services = Services.from_settings(settings)
+    before = metric("homeval_ui_errors_total", kind="predictor_timeout")
+    view = price_listing(services, FORM, "house-price")
+    assert not view.ok
+    assert "did not answer within 0.5 s" in view.message
+    assert metric("homeval_ui_errors_total", kind="predictor_timeout") == before + 1
+    services.close()
+
+
+def test_a_price_is_still_shown_when_the_store_is_down(platform: Platform, tmp_path: Path) -> None:
+    down = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none?connect_timeout=2"
+    services = Services.from_settings(platform.settings(tmp_path / "h", database_url=down))
+    before = metric("homeval_ui_errors_total", kind="store")
+    view = price_listing(services, FORM, "house-price")
+    assert view.ok
+    assert not view.stored
+    assert "could not be saved" in view.message
+    assert metric("homeval_ui_errors_total", kind="store") == before + 1
+    training = training_view(services)
+    assert "not reachable" in training.message
+    services.close()
+
+
+def test_the_models_tab_shows_versions_aliases_metrics_and_since_when(
+    services: Services,
+) -> None:
+    services.store.log_training(
+        step="promote", status="promoted", message="first model", model_version="1"
+    )
+    view = models_view(services)
+    assert view.message.startswith("Production: version 1 since ")
+    row = view.table.iloc[0]
+    assert row["version"] == "1"
+    assert row["aliases"] == "production"
+    assert row["kind"] == "lightgbm"
+    assert row["production since"] != ""
+    assert row["median % error"].endswith("%")
+    assert 0 < float(row["R² (log)"]) <= 1
+
+
+def test_the_models_tab_says_when_the_registry_is_unreachable(
+    platform: Platform, tmp_path: Path
+) -> None:
+    down = f"http://127.0.0.1:{free_port()}"
+    settings = platform.settings(
+        tmp_path / "h", mlflow_tracking_uri=down, mlflow_registry_uri=down,
+        ui_registry_timeout_s=2,
+    )  # fmt: skip
+    services = Services.from_settings(settings)
+    before = metric("homeval_ui_errors_total", kind="registry")
+    view = models_view(services)
+    assert view.table.empty
+    assert "registry" in view.message
+    assert "reach" in view.message
+    assert metric("homeval_ui_errors_total", kind="registry") == before + 1
+    services.close()
+
+
+def test_the_training_tab_tables_the_log_with_metric_columns(services: Services) -> None:
+    assert training_view(services).message == "No pipeline run has been logged yet."
+    services.store.log_training(step="gates", status="skipped", message="only 10 rows")
+    services.store.log_training(
+        step="promote", status="promoted", message="better", model_version="1",
+        metrics={"mdape": 0.18, "r2_log": 0.82},
+    )  # fmt: skip
+    view = training_view(services)
+    assert view.message == ""
+    assert list(view.table["status"]) == ["promoted", "skipped"]
+    assert view.metrics[:2] == ["mdape", "r2_log"]
+    assert view.table.loc[0, "mdape"] == 0.18
+    assert isinstance(view.history, pd.DataFrame)
+
+
+def test_the_drift_tab_reads_what_the_drift_step_wrote(
+    services: Services, realtor_files: list[Path]
+) -> None:
+    from homeval.drift import compare, write_reports
+    from homeval.schema import parse_frame, read_listings_csv
+
+    first = drift_view(services)
+    assert first.report is None
+    assert first.problem is not None
+    reference = parse_frame(read_listings_csv(realtor_files[0])).rows
+    current = parse_frame(read_listings_csv(realtor_files[1])).rows
+    result, snapshot = compare(reference, current, share_threshold=0.3, sample_rows=2000)
+    write_reports(result, snapshot, services.settings.reports_dir)
+
+    summary = drift_view(services)
+    assert summary.problem is None
+    assert summary.report is not None
+    assert summary.report.read_text(encoding="utf-8").lstrip().lower().startswith("<")
+    assert set(summary.scores["column"]) == set(result.columns)
+    for name, column in result.columns.items():
+        row = summary.scores[summary.scores["column"] == name].iloc[0]
+        assert row["score"] == pytest.approx(column.score)
+        assert bool(row["drifted"]) == column.drifted
+    assert summary.detected == result.detected
+    assert summary.share == pytest.approx(result.share)
+
+
+def test_user_rows_are_counted_by_the_teacher_share(services: Services) -> None:
+    store: Store = services.store
+    before = store.origin_counts()
+    price_listing(services, FORM, "house-price")
+    after = store.origin_counts()
+    assert after["user"] == before["user"] + 1
+    assert after["teacher"] == before["teacher"]

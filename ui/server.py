@@ -1,0 +1,76 @@
+"""The UI's web server: Gradio mounted on a FastAPI app that also serves ``/metrics``,
+``/healthz`` and the latest drift report (which the Drift tab embeds in an iframe: the
+Evidently report is a whole page with its own scripts)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import gradio as gr
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from homeval.drift_view import REPORT_NAME
+from homeval.settings import Settings
+from ui import metrics
+from ui.app import CSS, build_blocks
+from ui.handlers import Services
+
+log = logging.getLogger("homeval.ui")
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """The whole UI as one ASGI app (``services`` lets tests hand in their own)."""
+    services = services or Services.from_settings(settings)
+    metrics.prime()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.close()
+
+    app = FastAPI(
+        title="homeval UI", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/drift/report", include_in_schema=False, response_model=None)
+    def drift_report() -> Response:
+        path = settings.reports_dir / REPORT_NAME
+        if not path.is_file():
+            return HTMLResponse(
+                "<p>No drift report yet: the pipeline's drift step writes one.</p>",
+                status_code=404,
+            )
+        return FileResponse(path, media_type="text/html")
+
+    blocks = build_blocks(services)
+    return gr.mount_gradio_app(
+        app,
+        blocks,
+        path="/",
+        theme=gr.themes.Soft(),
+        css=CSS,
+        footer_links=[],
+        show_error=False,
+        ssr_mode=False,
+    )
+
+
+def serve(settings: Settings) -> None:
+    """Run the UI until interrupted."""
+    import uvicorn
+
+    app = create_app(settings)
+    log.info("homeval UI on http://%s:%d", settings.ui_host, settings.ui_port)
+    uvicorn.run(app, host=settings.ui_host, port=settings.ui_port, log_level="info")
