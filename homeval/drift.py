@@ -39,6 +39,7 @@ result is "unknown" and the gate keeps the champion until more data arrives.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -485,6 +486,18 @@ def check_drift(
     result.pipeline_run = pipeline_run
     result.reason = f"{result.reason}; {new_rows:,} new rows vs production model v{version}"
     return write_reports(result, snapshot, settings.reports_dir)
+
+
+def report_html(result: DriftResult) -> str:
+    """The check's HTML: Evidently's report, or a short page saying why there is none."""
+    if result.report_path is not None and result.report_path.is_file():
+        return result.report_path.read_text(encoding="utf-8")
+    reason = html.escape(result.reason)
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>homeval drift</title></head><body><h1>Drift not judged</h1>"
+        f"<p>{reason}</p></body></html>"
+    )
 
 
 def scores_as_metrics(result: DriftResult) -> Mapping[str, float]:
