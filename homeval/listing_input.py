@@ -1,8 +1,11 @@
 """A listing typed by a person: readable field names, and per-field errors before any call.
 
-A form should say "Bedrooms: negative" next to the bedrooms box, not "HTTP 400" at the
-bottom of the page.  The rules are the schema's own (``parse_rows`` on a single row), so
-the page refuses exactly what the store and the predictor refuse, with the same words.
+A form should say "must not be negative" next to the bedrooms box, not "HTTP 400" at the
+bottom of the page.  Each field is checked with the predictor's own rules
+(``validation.parse_listing``, one field at a time so every wrong box is named at once,
+with the predictor's words), then the whole row with the store's (``schema.parse_rows``:
+the row is stored as a user row, and the store also wants a status).  So the page refuses
+exactly what the predictor or the store would refuse, before calling either.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import Any, Final
 
 from homeval.features import INPUT_FIELDS
 from homeval.schema import LISTING_FIELDS, parse_rows
+from homeval.store import raw_houses
+from homeval.validation import RequestError, parse_listing
 
 FIELD_LABELS: Final[dict[str, str]] = {
     "brokered_by": "Broker",
@@ -32,7 +37,10 @@ FIELD_LABELS: Final[dict[str, str]] = {
 """What a person calls each listing field (form labels, chart labels, error messages)."""
 
 REQUIRED_FIELDS: Final = ("status", "state")
-"""Fields without which the schema rejects a listing (it cannot be placed or typed)."""
+"""Fields without which a listing is refused: the predictor needs the state, the store
+also the status."""
+_PLACEHOLDER_STATE: Final = "Texas"
+"""Lets one field be checked alone (the predictor's parser requires a state)."""
 
 STATUS_LABELS: Final[dict[str, str]] = {
     "for_sale": "For sale",
@@ -67,16 +75,42 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+_STORE_LENGTHS: Final[dict[str, int]] = {
+    name: int(raw_houses.c[name].type.length)  # type: ignore[attr-defined]
+    for name in ("brokered_by", "street", "city")
+}
+"""Text the store keeps (longer text would fail the user row's insert on PostgreSQL)."""
+
+
+def predictor_error(name: str, value: Any) -> str | None:
+    """What the predictor would say about this one field's value (None when fine)."""
+    probe = {name: value} if name == "state" else {"state": _PLACEHOLDER_STATE, name: value}
+    try:
+        parse_listing(probe)
+    except RequestError as exc:
+        return str(exc).removeprefix(f"{name}: ")
+    return None
+
+
 def check_listing(values: Mapping[str, Any]) -> ListingCheck:
     """Validate and normalise a listing given by field name (missing fields are empty).
 
     Returns every error at once, keyed by field, so a form can mark all wrong boxes in
-    one round trip.
+    one round trip; the predictor's words come first, the store's fill the rest.
     """
     unknown = sorted(set(values) - set(LISTING_FIELDS))
+    errors: dict[str, str] = dict.fromkeys(unknown, "not a listing field")
+    for name in LISTING_FIELDS:
+        if name != "price":
+            problem = predictor_error(name, values.get(name))
+            if problem is not None:
+                errors[name] = problem
+    for name, limit in _STORE_LENGTHS.items():
+        value = values.get(name)
+        if name not in errors and isinstance(value, str) and len(value.strip()) > limit:
+            errors[name] = f"longer than {limit} characters"
     row = [None if name == "price" else values.get(name) for name in LISTING_FIELDS]
     parsed = parse_rows([row])
-    errors: dict[str, str] = dict.fromkeys(unknown, "not a listing field")
     for rejection in parsed.rejected:
         for reason in rejection.reasons:
             name, _, message = reason.partition(": ")

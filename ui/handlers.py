@@ -167,7 +167,7 @@ def price_listing(services: Services, values: Mapping[str, Any], model: str) -> 
         log.warning("predict failed (%s): %s", exc.kind, exc)
         view = PriceView(message=f"No price: {exc}.", listing=listing, model=model)
         if exc.kind == "rejected":
-            view.errors = _field_errors_from_message(str(exc))
+            view.errors = field_errors_from_message(str(exc))
         return view
     metrics.PREDICTIONS.inc()
     view = PriceView(prediction=prediction, listing=listing, model=model)
@@ -200,7 +200,7 @@ def price_listing(services: Services, values: Mapping[str, Any], model: str) -> 
 _FIELD_IN_MESSAGE = re.compile(r"(?:instances\[\d+\]: )?(?P<field>[a-z_]+): (?P<what>.+)")
 
 
-def _field_errors_from_message(message: str) -> dict[str, str]:
+def field_errors_from_message(message: str) -> dict[str, str]:
     """The predictor names the field in its 400 message ("instances[0]: bed: must not be
     negative, got -1"); put the rest next to that field."""
     match = _FIELD_IN_MESSAGE.match(message)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from homeval.features import INPUT_FIELDS
 from homeval.listing_input import FIELD_LABELS, check_listing, describe_value
 from homeval.schema import LISTING_FIELDS
@@ -29,16 +31,17 @@ def test_every_wrong_field_gets_its_own_message_in_one_pass() -> None:
     )  # fmt: skip
     assert not check.ok
     assert set(check.errors) == {"state", "status", "bed", "bath", "zip_code", "prev_sold_date"}
-    assert check.errors["bed"] == "negative"
-    assert check.errors["bath"] == "not a number"
-    assert check.errors["state"] == "unknown state"
+    # the predictor's own words, field by field
+    assert check.errors["bed"] == "must not be negative, got -1"
+    assert check.errors["bath"] == "not a number: 'two'"
+    assert check.errors["state"].startswith("unknown state 'Atlantis'")
     assert "for_sale" in check.errors["status"]
-    assert "Bedrooms: negative" in check.summary()
+    assert "Bedrooms: must not be negative" in check.summary()
 
 
 def test_missing_required_fields_are_named() -> None:
     check = check_listing({})
-    assert check.errors == {"status": "missing", "state": "missing"}
+    assert check.errors == {"status": "missing", "state": "missing (required)"}
 
 
 def test_unknown_fields_are_refused_not_ignored() -> None:
@@ -59,3 +62,21 @@ def test_labels_and_values_read_like_words() -> None:
     assert describe_value("house_size", 1800.0) == "1,800 sq ft"
     assert describe_value("acre_lot", 0.25) == "0.25 acres"
     assert describe_value("city", None) == "not given"
+
+
+def test_the_form_refuses_what_the_predictor_refuses() -> None:
+    from homeval.validation import RequestError, parse_listing
+
+    # the schema stores dates up to 2100; the predictor refuses sales in the future
+    check = check_listing({"state": "Texas", "status": "sold", "prev_sold_date": "2090-01-01"})
+    assert check.errors == {"prev_sold_date": "2090-01-01 is not between 1800-01-01 and today"}
+    with pytest.raises(RequestError, match="2090-01-01 is not between"):
+        parse_listing({"state": "Texas", "prev_sold_date": "2090-01-01"})
+    assert check_listing({"state": "Texas", "status": "sold", "bed": 2000}).errors == {
+        "bed": "2000 is not plausible (at most 1000)"
+    }
+
+
+def test_text_longer_than_the_store_keeps_is_refused_before_it_fails_an_insert() -> None:
+    check = check_listing({"state": "Texas", "status": "sold", "city": "x" * 150})
+    assert check.errors == {"city": "longer than 128 characters"}
