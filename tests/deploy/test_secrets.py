@@ -3,8 +3,8 @@
 
 The baseline holds configuration only (plugins, and one line filter: the keys
 ``secretKey`` / ``secretName`` / ``*SecretName``, in YAML or in a dict literal, name a
-Secret or one of its keys, they never hold a value); it must list no accepted finding. A reviewed false positive is marked in place with
-``pragma: allowlist secret``.
+Secret or one of its keys, they never hold a value); it must list no accepted finding.
+A reviewed false positive is marked in place with ``pragma: allowlist secret``.
 """
 
 from __future__ import annotations
