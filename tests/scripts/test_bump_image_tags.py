@@ -202,3 +202,22 @@ def test_cli_bump_prints_the_changes(repo_copy: Path) -> None:
     assert "homeval-inference newTag latest -> abc" in result.stdout
     again = _run("--root", str(repo_copy), "bump", "--tag", "abc")
     assert "nothing to change" in again.stdout
+
+
+def test_bump_retags_the_real_compiled_pipeline(tmp_path: Path) -> None:
+    real = REPO / bump.PIPELINE
+    if not real.is_file():
+        pytest.skip(f"{bump.PIPELINE} is not compiled yet")
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "manifests", root / "manifests")
+    (root / "pipelines").mkdir()
+    shutil.copy(real, root / bump.PIPELINE)
+    before = real.read_text()
+    assert "/homeval-components" in before
+    bump.bump(root, "20261126-abc1234")
+    after = (root / bump.PIPELINE).read_text()
+    images = [line.split("image:")[1].strip() for line in after.splitlines() if "image:" in line]
+    components = [i for i in images if "/homeval-components" in i]
+    assert components
+    assert all(i.endswith(":20261126-abc1234") for i in components)
+    assert len(list(yaml.safe_load_all(after))) == len(list(yaml.safe_load_all(before)))
