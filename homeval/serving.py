@@ -79,11 +79,14 @@ def selected_versions(client: Any, model_name: str, spec: str, limit: int) -> li
         return []
     if _VERSION_LIST.match(spec):
         return [v.strip() for v in spec.split(",")]
-    found = client.search_model_versions(f"name='{model_name}'")
-    versions = sorted(found, key=lambda mv: int(mv.version), reverse=True)
     if spec == "aliased":
-        versions = [mv for mv in versions if getattr(mv, "aliases", None)]
-    return [str(mv.version) for mv in versions[:limit]]
+        # search results do not carry aliases; the registered model lists them
+        aliases = client.get_registered_model(model_name).aliases or {}
+        versions = {str(v) for v in aliases.values()}
+    else:
+        found = client.search_model_versions(f"name='{model_name}'")
+        versions = {str(mv.version) for mv in found}
+    return sorted(versions, key=int, reverse=True)[:limit]
 
 
 @dataclass

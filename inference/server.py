@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 from importlib import metadata
 from typing import Any
 
@@ -30,6 +31,9 @@ from inference import metrics
 from inference.model import HousePriceModel
 
 log = logging.getLogger("homeval.predictor")
+
+# KServe answers with ORJSONResponse, which FastAPI now flags on every first use.
+warnings.filterwarnings("ignore", message="ORJSONResponse is deprecated")
 
 
 def _endpoint(path: str) -> str:
