@@ -144,7 +144,8 @@ def test_v2_infer_and_metadata(client: httpx.Client, registry: Registry) -> None
     meta = client.get("/v2/models/house-price").json()
     inputs = {i["name"]: i["datatype"] for i in meta["inputs"]}
     assert list(inputs) == list(INPUT_FIELDS)
-    assert inputs["bed"] == "FP64" and inputs["state"] == "BYTES"
+    assert inputs["bed"] == "FP64"
+    assert inputs["state"] == "BYTES"
     assert [o["name"] for o in meta["outputs"]] == ["price", "lower", "upper"]
     assert client.get("/v2/models/house-price/ready").status_code == 200
 
