@@ -119,17 +119,26 @@ def real_rows(realtor_files: list[Path]) -> Any:
     return parse_frame(read_listings_csv(realtor_files[0])).rows
 
 
+def _seed(url: str, rows: Any) -> str:
+    from homeval.schema import ParsedBatch
+
+    store = Store(url)
+    store.init()
+    store.ingest_batch(ParsedBatch(rows=rows, rejected=[]), batch_id="seed")
+    store.dispose()
+    return url
+
+
 @pytest.fixture
 def seeded_store(tmp_path: Path, real_rows: Any) -> str:
     """A SQLite store holding real teacher rows; returns its URL."""
-    from homeval.schema import ParsedBatch
+    return _seed(f"sqlite:///{tmp_path / 'ui-store.db'}", real_rows)
 
-    url = f"sqlite:///{tmp_path / 'ui-store.db'}"
-    store = Store(url)
-    store.init()
-    store.ingest_batch(ParsedBatch(rows=real_rows, rejected=[]), batch_id="seed")
-    store.dispose()
-    return url
+
+@pytest.fixture
+def any_seeded_store(store_url: str, real_rows: Any) -> str:
+    """The same on both back ends (SQLite and a fresh PostgreSQL database)."""
+    return _seed(store_url, real_rows)
 
 
 @dataclass

@@ -46,8 +46,8 @@ def metric(name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-def services(platform: Platform, tmp_path: Path, seeded_store: str) -> Iterator[Services]:
-    settings = platform.settings(tmp_path / "ui-home", database_url=seeded_store)
+def services(platform: Platform, tmp_path: Path, any_seeded_store: str) -> Iterator[Services]:
+    settings = platform.settings(tmp_path / "ui-home", database_url=any_seeded_store)
     made = Services.from_settings(settings)
     yield made
     made.close()
