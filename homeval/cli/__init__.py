@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from homeval.cli import data, db, up
+from homeval.cli import pipeline as pipeline_command
 from homeval.cli import serve as serve_command
 from homeval.cli import ui as ui_command
 
@@ -16,6 +17,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(pipeline_command.app, name="pipeline")
 app.add_typer(data.app)  # generate, collect
 app.add_typer(data.datasource_app, name="datasource")
 app.command("up")(up.up)

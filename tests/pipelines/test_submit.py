@@ -1,0 +1,121 @@
+"""`homeval pipeline submit` against a stand-in KFP API on loopback (no cluster here)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.compile import PACKAGE
+from tests.pipelines.kfp_api import API, KfpApi, kfp_api
+
+HOMEVAL = str(Path(sys.executable).parent / "homeval")
+
+
+@pytest.fixture
+def api() -> Iterator[KfpApi]:
+    with kfp_api() as stub:
+        yield stub
+
+
+def submit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [HOMEVAL, "pipeline", "submit", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_submit_sends_the_committed_pipeline_with_the_run_params(api: KfpApi) -> None:
+    result = submit(
+        "--host",
+        api.url,
+        "--min-clean-rows",
+        "300",
+        "--drift-share-threshold",
+        "0.4",
+        "--experiment",
+        "nightly",
+        "--run-name",
+        "homeval test",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "run run-0001 (homeval test)" in result.stdout
+    experiments = [c for c in api.calls if c.path == f"{API}/experiments" and c.method == "POST"]
+    assert [c.body["display_name"] for c in experiments] == ["nightly"]
+    (run,) = api.created_runs()
+    assert run.body["display_name"] == "homeval test"
+    assert run.body["experiment_id"] == "exp-1"
+    assert run.body["runtime_config"]["parameters"] == {
+        "min_clean_rows": 300,
+        "drift_share_threshold": 0.4,
+    }
+    committed = list(yaml.safe_load_all(PACKAGE.read_text()))
+    assert run.body["pipeline_spec"]["pipeline_spec"] == committed[0]
+    assert run.body["pipeline_spec"]["platform_spec"] == committed[1]
+    assert not [c for c in api.calls if c.path.startswith(f"{API}/runs/")]  # no --wait
+
+
+def test_wait_follows_the_run_to_success(api: KfpApi) -> None:
+    api.states = ["PENDING", "RUNNING", "RUNNING", "SUCCEEDED"]
+    result = submit("--host", api.url, "--wait", "--poll", "0.05")
+    assert result.returncode == 0, result.stderr
+    polls = [c for c in api.calls if c.path == f"{API}/runs/run-0001"]
+    assert len(polls) == 4
+    assert "run run-0001: RUNNING" in result.stderr
+    assert "SUCCEEDED" in result.stdout
+
+
+def test_wait_exits_non_zero_when_the_run_fails(api: KfpApi) -> None:
+    api.states = ["RUNNING", "FAILED"]
+    result = submit("--host", api.url, "--wait", "--poll", "0.05")
+    assert result.returncode == 1
+    assert "run run-0001 ended FAILED: step train failed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_host_can_come_from_settings(api: KfpApi) -> None:
+    result = submit(env={"HOMEVAL_KFP_HOST": api.url})
+    assert result.returncode == 0, result.stderr
+    assert len(api.created_runs()) == 1
+
+
+def test_a_refused_run_is_a_clear_failure(api: KfpApi) -> None:
+    api.refuse_runs = True
+    result = submit("--host", api.url)
+    assert result.returncode == 1
+    assert f"KFP API at {api.url} refused the run" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_api_is_a_clear_failure() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = submit("--host", f"http://127.0.0.1:{port}")
+    assert result.returncode == 1
+    assert "refused the run" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "no KFP host"),
+        (("--host", "http://127.0.0.1:9", "--package", "/nonexistent/p.yaml"), "no compiled"),
+        (("--host", "http://127.0.0.1:9", "--min-teacher-share", "1.5"), "--min-teacher-share"),
+    ],
+)
+def test_bad_input_exits_2(args: tuple[str, ...], message: str) -> None:
+    result = submit(*args, env={"HOMEVAL_KFP_HOST": ""})
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
