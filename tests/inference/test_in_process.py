@@ -1,0 +1,69 @@
+"""The same app in process (ASGI, no socket): the model object, its steps and its answers."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import httpx
+import pytest
+
+from homeval.pricing import load_pricer
+from homeval.settings import Settings
+from inference.model import HousePriceModel, PriceRequest
+from inference.server import PredictorServer
+from tests.inference.conftest import Registry
+from tests.inference.test_http import sample
+
+
+@pytest.fixture
+def server(registry: Registry) -> PredictorServer:
+    registry.use()
+    server = PredictorServer(Settings(predictor_versions="none"))
+    server.main_slot.swap(load_pricer("models:/house-price@production"))
+    model = server.registered_models.get_model("house-price")
+    assert isinstance(model, HousePriceModel)
+    model.ready = True
+    return server
+
+
+def test_asgi_predict_explain_and_not_found(server: PredictorServer, registry: Registry) -> None:
+    app = server.rest_server().create_app()
+    rows = sample(registry.listings, 4, seed=21)
+
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://predictor") as c:
+            return [
+                await c.post("/v1/models/house-price:predict", json={"instances": rows}),
+                await c.post("/v1/models/house-price:explain", json={"instances": rows[:1]}),
+                await c.post("/v1/models/house-price:predict", json={"instances": [{}]}),
+                await c.get("/v1/models/other"),
+            ]
+
+    predict, explain, bad, missing = asyncio.run(run())
+    assert predict.status_code == 200
+    assert len(predict.json()["predictions"]) == 4
+    item = explain.json()["explanations"][0]
+    assert item["base_value"] + sum(item["contributions"].values()) == pytest.approx(
+        math.log(predict.json()["predictions"][0])
+    )
+    assert bad.status_code == 400
+    assert bad.json() == {"error": "instances[0]: state: missing (required)"}
+    assert missing.status_code == 404
+
+
+def test_a_request_keeps_the_pricer_it_started_with(
+    server: PredictorServer, registry: Registry
+) -> None:
+    """predict takes the slot's pricer once; a swap after that does not touch the request."""
+    model = server.registered_models.get_model("house-price")
+    assert isinstance(model, HousePriceModel)
+    request = model.preprocess({"instances": sample(registry.listings, 3, seed=22)})
+    assert isinstance(request, PriceRequest)
+    first = model.predict(request)
+    server.main_slot.swap(load_pricer("models:/house-price/3"))
+    answer = model.postprocess(first)
+    assert isinstance(answer, dict)
+    assert answer["model_version"] == "1"
+    assert model.postprocess(model.predict(request))["model_version"] == "3"  # type: ignore[index]
