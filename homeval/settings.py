@@ -210,6 +210,9 @@ class Settings(BaseSettings):
     ui_store_feedback: bool = Field(
         default=True, description="Store each UI prediction as a data_origin='user' row."
     )
+    ui_serving_drift_min_rows: int = Field(
+        default=50, ge=1, description="Priced listings needed before serving drift is judged."
+    )
 
     @field_validator("datasource_csv", "datasource_state_file", mode="before")
     @classmethod

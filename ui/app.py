@@ -208,6 +208,15 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
                         label="Drift per column", show_label=False, elem_id="drift-chart"
                     )
                     drift_table = gr.Dataframe(interactive=False, elem_id="drift-table")
+                with gr.Accordion("Serving drift: the listings people priced vs the feed"):
+                    serving_message = gr.Markdown(elem_id="serving-message")
+                    with gr.Row():
+                        serving_chart = gr.Plot(
+                            label="Serving drift per column", show_label=False,
+                            elem_id="serving-chart",
+                        )  # fmt: skip
+                        serving_table = gr.Dataframe(interactive=False, elem_id="serving-table")
+                    serving_check = gr.Button("Check now", size="sm", elem_id="serving-check")
                 drift_report = gr.HTML(elem_id="drift-report")
                 drift_refresh = gr.Button("Refresh", size="sm")
 
@@ -379,6 +388,36 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
 
         for trigger in (drift_tab.select, drift_refresh.click):
             trigger(on_drift, outputs=[drift_message, drift_chart, drift_table, drift_report])
+
+        def serving_outputs(check: bool) -> list[Any]:
+            summary = handlers.serving_drift_view(services, check=check)
+            parts = []
+            if summary.updated is not None:
+                parts.append(f"Last check: {summary.updated:%Y-%m-%d %H:%M UTC}.")
+                parts.append(html.escape(summary.verdict()))
+            if summary.problem:
+                parts.append(html.escape(summary.problem))
+            if summary.report is not None:
+                version = int(summary.report.stat().st_mtime)
+                parts.append(f'<a href="drift/serving-report?v={version}" target="_blank">'
+                             "Open the full report</a>.")  # fmt: skip
+            figure = None if summary.scores.empty else charts.drift_figure(summary.scores)
+            return [" ".join(parts), figure, summary.scores]
+
+        serving_fallback = _guard(lambda text: [text, None, pd.DataFrame()])
+
+        @serving_fallback
+        def on_serving() -> list[Any]:
+            return serving_outputs(check=False)
+
+        @serving_fallback
+        def on_serving_check() -> list[Any]:
+            return serving_outputs(check=True)
+
+        serving_views = [serving_message, serving_chart, serving_table]
+        for trigger in (drift_tab.select, drift_refresh.click):
+            trigger(on_serving, outputs=serving_views)
+        serving_check.click(on_serving_check, outputs=serving_views)
 
     demo.queue(default_concurrency_limit=8)
     return demo

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -363,4 +363,34 @@ def drift_view(services: Services) -> DriftSummary:
     summary = read_drift_summary(services.settings.reports_dir)
     if summary.problem:
         metrics.ERRORS.labels(kind="drift_report").inc()
+    return summary
+
+
+def serving_drift_view(services: Services, *, check: bool) -> DriftSummary:
+    """The last serving-drift check (user rows vs feed rows), after running one if
+    ``check``; a store that cannot be read gives the last result and says why."""
+    from homeval.drift import DriftError
+    from homeval.serving_drift import check_serving_drift, serving_reports_dir
+
+    metrics.REQUESTS.labels(action="serving_drift").inc()
+    problem = None
+    if check:
+        try:
+            check_serving_drift(
+                services.store,
+                services.settings,
+                min_rows=services.settings.ui_serving_drift_min_rows,
+            )
+        except (StoreError, sa.exc.SQLAlchemyError) as exc:
+            metrics.ERRORS.labels(kind="store").inc()
+            log.warning("serving drift not checked: %s", exc)
+            problem = "The listing store is not reachable: serving drift was not checked."
+        except DriftError as exc:
+            metrics.ERRORS.labels(kind="drift_report").inc()
+            problem = f"Serving drift was not checked: {exc}."
+    summary = read_drift_summary(serving_reports_dir(services.settings))
+    if problem:
+        return replace(summary, problem=problem)
+    if summary.problem and summary.updated is None:
+        return replace(summary, problem="No serving-drift check yet: press “Check now”.")
     return summary

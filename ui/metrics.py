@@ -25,7 +25,7 @@ PREDICTOR_LATENCY: Final = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 
-ACTIONS: Final = ("price", "models", "training", "drift", "choices")
+ACTIONS: Final = ("price", "models", "training", "drift", "serving_drift", "choices")
 ERROR_KINDS: Final = (
     "invalid_input",
     "predictor_unavailable",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import gradio as gr
 from fastapi import FastAPI
@@ -14,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from homeval.drift_view import REPORT_NAME
+from homeval.serving_drift import serving_reports_dir
 from homeval.settings import Settings
 from ui import metrics
 from ui.app import CSS, build_blocks
@@ -44,15 +46,24 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    def report(path: Path, missing: str) -> Response:
+        if not path.is_file():
+            return HTMLResponse(f"<p>{missing}</p>", status_code=404)
+        return FileResponse(path, media_type="text/html")
+
     @app.get("/drift/report", include_in_schema=False, response_model=None)
     def drift_report() -> Response:
-        path = settings.reports_dir / REPORT_NAME
-        if not path.is_file():
-            return HTMLResponse(
-                "<p>No drift report yet: the pipeline's drift step writes one.</p>",
-                status_code=404,
-            )
-        return FileResponse(path, media_type="text/html")
+        return report(
+            settings.reports_dir / REPORT_NAME,
+            "No drift report yet: the pipeline's drift step writes one.",
+        )
+
+    @app.get("/drift/serving-report", include_in_schema=False, response_model=None)
+    def serving_report() -> Response:
+        return report(
+            serving_reports_dir(settings) / REPORT_NAME,
+            "No serving-drift report yet: check it from the Drift tab.",
+        )
 
     blocks = build_blocks(services)
     return gr.mount_gradio_app(

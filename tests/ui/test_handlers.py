@@ -295,3 +295,28 @@ def test_user_rows_are_counted_by_the_teacher_share(services: Services) -> None:
     after = store.origin_counts()
     assert after["user"] == before["user"] + 1
     assert after["teacher"] == before["teacher"]
+
+
+def test_priced_listings_are_watched_for_serving_drift(
+    platform: Platform, tmp_path: Path, seeded_store: str, real_rows: Any
+) -> None:
+    from tests.homeval.test_serving_drift import store_clean_rows
+    from ui.handlers import serving_drift_view
+
+    settings = platform.settings(
+        tmp_path / "h", database_url=seeded_store, ui_serving_drift_min_rows=5
+    )
+    services = Services.from_settings(settings)
+    store_clean_rows(services.store, real_rows.head(1500))
+    first = serving_drift_view(services, check=False)
+    assert first.problem == "No serving-drift check yet: press “Check now”."
+    for size in (900.0, 1200.0, 1800.0, 2500.0, 4000.0, 6000.0):
+        assert price_listing(services, {**FORM, "house_size": size}, "house-price").ok
+    summary = serving_drift_view(services, check=True)
+    assert summary.problem is None
+    assert summary.report is not None
+    assert summary.detected is not None
+    assert summary.reason.startswith("6 priced listings compared with 1,500 feed listings")
+    assert "log_house_size" in set(summary.scores["column"])
+    assert "log_price" not in set(summary.scores["column"])
+    services.close()

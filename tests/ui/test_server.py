@@ -51,6 +51,7 @@ def test_health_metrics_report_and_page_are_served(tmp_path: Path, run_ui: Any) 
         assert "No drift report yet" in missing.text
         settings.reports_dir.mkdir(parents=True)
         (settings.reports_dir / "latest.html").write_text("<html><b>drift</b></html>")
+        assert http.get("/drift/serving-report").status_code == 404
         report = http.get("/drift/report")
         assert report.status_code == 200
         assert report.headers["content-type"].startswith("text/html")
