@@ -9,19 +9,24 @@ Airflow (the main .venv, which cannot hold it next to kserve) nothing here is co
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import logging
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port, missing
 from tests.dags.kfp_stub import KfpStub, serve_kfp_stub
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,19 +112,78 @@ def fake_platform(tmp_path: Path) -> Callable[[str], Path]:
 
 @pytest.fixture(scope="session")
 def stand_in_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small compiled pipeline whose parameters the tests know."""
+    """A small compiled pipeline whose parameters the tests choose (e.g. one it lacks)."""
     from tests.dags.stand_in_pipeline import compile_stand_in
 
     return compile_stand_in(tmp_path_factory.mktemp("kfp") / "stand_in.yaml")
 
 
 @pytest.fixture(scope="session")
-def compiled_pipeline(stand_in_pipeline: Path) -> Path:
-    """The committed pipelines/house_price_pipeline.yaml (a stand-in until it exists)."""
-    return PIPELINE_PACKAGE if PIPELINE_PACKAGE.is_file() else stand_in_pipeline
+def compiled_pipeline() -> Path:
+    """The committed pipelines/house_price_pipeline.yaml: what cluster mode really submits."""
+    assert PIPELINE_PACKAGE.is_file(), f"{PIPELINE_PACKAGE} is missing: homeval pipeline compile"
+    return PIPELINE_PACKAGE
 
 
 @pytest.fixture
 def kfp_stub() -> Iterator[KfpStub]:
     with serve_kfp_stub() as stub:
         yield stub
+
+
+@pytest.fixture
+def platform_bin() -> Path:
+    """The real `homeval` of the platform's environment (.venv, built by `make install`)."""
+    if not PLATFORM_BIN.exists():
+        missing(f"the platform's CLI is not installed at {PLATFORM_BIN} (make install)")
+    return PLATFORM_BIN
+
+
+@pytest.fixture
+def feed(platform_bin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The platform's feed simulator (`homeval datasource serve`) on a free loopback port.
+
+    Small batches of the built-in generator, so a whole pipeline run stays short; the
+    platform's children find it through HOMEVAL_FEED_URL.
+    """
+    import httpx
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "HOMEVAL_DATASOURCE_BATCH_SIZE": "1000",
+        "HOMEVAL_DATASOURCE_BATCHES": "10",
+    }
+    log_path = tmp_path / "feed.log"
+    with log_path.open("w") as log_file:
+        proc = subprocess.Popen(
+            [str(platform_bin), "datasource", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the feed simulator exited: {log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the feed simulator did not answer in 60 s: {log_path.read_text()}")
+            time.sleep(0.2)
+        monkeypatch.setenv("HOMEVAL_FEED_URL", url)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)

@@ -1,5 +1,5 @@
-"""A two-parameter pipeline compiled with the kfp SDK, used while the real one is missing
-and wherever a test must know the pipeline's parameters.
+"""A two-parameter pipeline compiled with the kfp SDK, for the tests that need a pipeline
+lacking some threshold (the real one takes them all).
 
 No ``from __future__ import annotations`` here: kfp reads the component's annotations as
 real types.

@@ -8,6 +8,7 @@ the tasks logged (dag.test() runs tasks in this process, so their log is our out
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,52 @@ FAILED_RESULT = json.dumps(
 )
 
 
+@pytest.mark.slow
+def test_local_mode_runs_the_real_pipeline_end_to_end(
+    airflow_db: Path,
+    platform_bin: Path,
+    feed: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The real `homeval pipeline run --json` (KFP's local runner) against the real feed.
+
+    A first run on an empty platform: enough clean rows (the gate lowered for small data)
+    and no production model yet, so it trains and promotes version 1.
+    """
+    monkeypatch.setenv("HOMEVAL_PLATFORM_BIN", str(platform_bin))
+    home = Path(os.environ["HOMEVAL_HOME"])
+
+    dag_run = load_dag().test(run_conf={"min_clean_rows": 1000, "collect_max_batches": 3})
+
+    assert str(dag_run.state) == "success", caplog.text[-3000:]
+    assert states(dag_run) == {
+        "choose_runner": "success",
+        "run_local": "success",
+        "run_on_kfp": "skipped",
+        "report_outcome": "success",
+    }
+    values = xcoms(dag_run)
+    outcome = values[("report_outcome", "return_value")]
+    assert outcome == values[("run_local", "outcome")] == values[("run_local", "return_value")]
+    assert outcome["mode"] == "local"
+    assert outcome["state"] == "SUCCEEDED"
+    decisions = outcome["decisions"]
+    assert 2000 < decisions["collected_rows"] <= 3000, "three batches of 1000 rows from the feed"
+    assert 1000 <= decisions["clean_rows"] <= decisions["collected_rows"]
+    assert decisions["trained"] is True
+    assert decisions["promoted"] is True
+    assert decisions["model_version"] == "1"
+    assert decisions["skip_reason"] is None
+    # the platform really ran the pipeline, with the thresholds it was given, in its home
+    assert any((home / "kfp").glob("house-price-pipeline-*/promote"))
+    log = caplog.text
+    assert "HOMEVAL_COLLECT_MAX_BATCHES=3 HOMEVAL_MIN_CLEAN_ROWS=1000" in log
+    assert "homeval | " in log
+    assert "Task 'promote' finished with status SUCCESS" in log, "the child's logs are streamed"
+    assert f"pipeline run {outcome['run_id']} SUCCEEDED: trained, promoted model version 1" in log
+
+
 def test_local_mode_fails_the_task_and_the_run_when_the_pipeline_fails(
     airflow_db: Path,
     fake_platform: FakePlatform,
@@ -220,13 +267,16 @@ def test_cluster_mode_submits_the_compiled_pipeline_and_reports_the_run(
 
 
 def test_cluster_mode_passes_thresholds_as_pipeline_arguments(
-    airflow_db: Path, fast_polls: None, kfp_stub: KfpStub, stand_in_pipeline: Path
+    airflow_db: Path, fast_polls: None, kfp_stub: KfpStub, compiled_pipeline: Path
 ) -> None:
-    conf = cluster_conf(kfp_stub, stand_in_pipeline, min_clean_rows=1234)
+    conf = cluster_conf(kfp_stub, compiled_pipeline, min_clean_rows=1234, min_teacher_share=0.6)
     dag_run = load_dag().test(run_conf=conf)
     assert str(dag_run.state) == "success"
     (create,) = kfp_stub.created_runs()
-    assert create.body["runtime_config"]["parameters"] == {"min_clean_rows": 1234}
+    assert create.body["runtime_config"]["parameters"] == {
+        "min_clean_rows": 1234,
+        "min_teacher_share": 0.6,
+    }
 
 
 def test_a_run_the_kfp_api_reports_failed_fails_the_task(

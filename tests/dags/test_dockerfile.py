@@ -70,8 +70,6 @@ def test_the_dag_and_its_helpers_are_copied_into_the_image() -> None:
     assert "pipelines/dags/requirements.lock" in sources
     assert "pipelines/house_price_pipeline.yaml" in sources
     for source in sources:
-        if source == "pipelines/house_price_pipeline.yaml" and not (REPO / source).exists():
-            continue  # compiled by `homeval pipeline compile` (issue 3)
         assert (REPO / source).exists(), f"the Dockerfile copies {source}, which does not exist"
 
 
