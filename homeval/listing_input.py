@@ -92,6 +92,19 @@ def predictor_error(name: str, value: Any) -> str | None:
     return None
 
 
+def check_field(name: str, value: Any) -> str | None:
+    """One field alone, as a form checks a box when the cursor leaves it."""
+    problem = predictor_error(name, value)
+    if problem is not None:
+        return problem
+    limit = _STORE_LENGTHS.get(name)
+    if limit is not None and isinstance(value, str) and len(value.strip()) > limit:
+        return f"longer than {limit} characters"
+    if name in REQUIRED_FIELDS and (value is None or str(value).strip() == ""):
+        return "missing"
+    return None
+
+
 def check_listing(values: Mapping[str, Any]) -> ListingCheck:
     """Validate and normalise a listing given by field name (missing fields are empty).
 
@@ -100,15 +113,10 @@ def check_listing(values: Mapping[str, Any]) -> ListingCheck:
     """
     unknown = sorted(set(values) - set(LISTING_FIELDS))
     errors: dict[str, str] = dict.fromkeys(unknown, "not a listing field")
-    for name in LISTING_FIELDS:
-        if name != "price":
-            problem = predictor_error(name, values.get(name))
-            if problem is not None:
-                errors[name] = problem
-    for name, limit in _STORE_LENGTHS.items():
-        value = values.get(name)
-        if name not in errors and isinstance(value, str) and len(value.strip()) > limit:
-            errors[name] = f"longer than {limit} characters"
+    for name in INPUT_FIELDS:
+        problem = check_field(name, values.get(name))
+        if problem is not None:
+            errors[name] = problem
     row = [None if name == "price" else values.get(name) for name in LISTING_FIELDS]
     parsed = parse_rows([row])
     for rejection in parsed.rejected:

@@ -250,6 +250,23 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
                 *_error_updates(view.errors),
             ]
 
+        def blur_check(name: str) -> Callable[[Any], Any]:
+            @_guard(lambda text: gr.update())
+            def check(value: Any) -> Any:
+                problem = handlers.validate_field(name, value)
+                if problem is None:
+                    return gr.update(value="", visible=False)
+                return gr.update(value=ERROR_PREFIX + problem, visible=True)
+
+            check.__name__ = f"check_{name}"
+            return check
+
+        for name in FORM_FIELDS:
+            inputs[name].blur(
+                blur_check(name), inputs=[inputs[name]], outputs=[errors[name]],
+                show_progress="hidden", queue=False,
+            )  # fmt: skip
+
         price_button.click(
             on_price,
             inputs=[model, *form],

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from homeval.drift_view import DriftSummary, read_drift_summary
 from homeval.feedback import record_prediction
-from homeval.listing_input import FIELD_LABELS, check_listing
+from homeval.listing_input import FIELD_LABELS, check_field, check_listing
 from homeval.location_choices import CachedLocationChoices, LocationChoices
 from homeval.model_catalog import (
     METRIC_LABELS,
@@ -209,9 +209,9 @@ def field_errors_from_message(message: str) -> dict[str, str]:
     return {}
 
 
-def validate_form(values: Mapping[str, Any]) -> dict[str, str]:
-    """The errors the form would get, without calling anything (for live checks)."""
-    return check_listing(values).errors
+def validate_field(name: str, value: Any) -> str | None:
+    """What is wrong with one box, if anything (checked when the cursor leaves it)."""
+    return check_field(name, value)
 
 
 def model_options(services: Services) -> tuple[list[tuple[str, str]], str]:
