@@ -41,8 +41,8 @@ def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
 def test_prometheus_reads_what_the_dashboard_shows(
     platform: Platform, tmp_path: Path, seeded_store: str, run_ui: Any
 ) -> None:
-    binary = shutil.which("prometheus")
-    if binary is None:
+    binary = shutil.which("prometheus") or ""
+    if not binary:
         missing("prometheus not found (Debian package prometheus; make system-deps)")
     ui = run_ui(platform.settings(tmp_path / "ui-home", database_url=seeded_store))
     target = ui.url.removeprefix("http://")
