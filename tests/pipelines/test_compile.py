@@ -64,6 +64,7 @@ def test_every_step_runs_on_the_chosen_image() -> None:
     assert image_of(text) == "registry.example:5000/team/homeval-components:test-1"
     for executor in executors.values():  # no pip install at step start (offline clusters)
         assert "pip install" not in " ".join(executor["container"]["command"])
+        assert {"name": "OMP_WAIT_POLICY", "value": "PASSIVE"} in executor["container"]["env"]
 
 
 def test_two_gates_guard_training_and_nothing_is_cached() -> None:
