@@ -44,7 +44,8 @@ class DriftSummary:
     def verdict(self) -> str:
         """One sentence for the page."""
         if self.detected is None:
-            return f"Drift not judged: {self.reason}" if self.reason else "Drift not judged."
+            reason = self.reason.rstrip(".")
+            return f"Drift not judged: {reason}." if reason else "Drift not judged."
         share = f"{self.share:.0%} of the columns drifted" if self.share is not None else ""
         limit = f" (threshold {self.share_threshold:.0%})" if self.share_threshold else ""
         head = "Dataset drift detected" if self.detected else "No dataset drift"

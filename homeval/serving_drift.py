@@ -3,9 +3,10 @@
 The pipeline's drift check watches the feed (clean teacher rows).  User rows never reach
 cleandata, so nobody would notice if people asked mostly about a state or a kind of house
 the model rarely saw.  This compares the newest user rows with the newest clean teacher
-rows through the same Evidently check (``homeval.drift.compare``: same columns, methods
-and thresholds; the price is left out because user rows have none) and keeps the report
-and scores in ``reports_dir/serving`` where the UI shows them.
+rows (raw teacher rows before the first processing run) through the same Evidently check
+(``homeval.drift.compare``: same columns, methods and thresholds; the price is left out
+because user rows have none) and keeps the report and scores in ``reports_dir/serving``,
+where the UI shows them.
 """
 
 from __future__ import annotations
@@ -52,11 +53,13 @@ def check_serving_drift(store: Store, settings: Settings, *, min_rows: int) -> S
     rows = settings.drift_sample_rows
     current = _newest(store, raw_houses, "user", rows)
     reference = _newest(store, clean_houses, "teacher", rows)
+    if reference.empty:  # before the first processing run: the raw feed rows
+        reference = _newest(store, raw_houses, "teacher", rows)
     if len(current) < min_rows or reference.empty:
         missing = (
             f"only {len(current)} priced listings, {min_rows} needed"
             if len(current) < min_rows
-            else "no clean feed listings to compare with"
+            else "no feed listings to compare with"
         )
         result = DriftResult(None, None, {}, len(reference), len(current), missing)
         write_reports(result, None, serving_reports_dir(settings))

@@ -401,7 +401,8 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
                     'style="width:100%;height:900px;border:1px solid #ddd;border-radius:6px">'
                     "</iframe>"
                 )
-            return [" ".join(html.escape(p) for p in parts), figure, summary.scores, report]
+            table = summary.scores.round({"score": 3})
+            return [" ".join(html.escape(p) for p in parts), figure, table, report]
 
         for trigger in (drift_tab.select, drift_refresh.click):
             trigger(on_drift, outputs=[drift_message, drift_chart, drift_table, drift_report])
@@ -419,7 +420,7 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
                 parts.append(f'<a href="drift/serving-report?v={version}" target="_blank">'
                              "Open the full report</a>.")  # fmt: skip
             figure = None if summary.scores.empty else charts.drift_figure(summary.scores)
-            return [" ".join(parts), figure, summary.scores]
+            return [" ".join(parts), figure, summary.scores.round({"score": 3})]
 
         serving_fallback = _guard(lambda text: [text, None, pd.DataFrame()])
 

@@ -53,7 +53,7 @@ def test_an_unjudged_check_and_a_broken_file_are_explained(tmp_path: Path) -> No
     )
     summary = read_drift_summary(tmp_path)
     assert summary.report is None
-    assert summary.verdict() == "Drift not judged: only 12 new rows"
+    assert summary.verdict() == "Drift not judged: only 12 new rows."
     (tmp_path / "latest.json").write_text("{not json")
     broken = read_drift_summary(tmp_path)
     assert broken.problem is not None

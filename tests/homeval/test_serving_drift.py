@@ -73,3 +73,21 @@ def test_people_asking_about_other_places_and_houses_is_serving_drift(
     assert result.reason.startswith("60 priced listings compared with 2,000 feed listings")
     assert (serving_reports_dir(settings) / "latest.html").stat().st_size > 10_000
     store.dispose()
+
+
+def test_before_processing_the_raw_feed_rows_are_the_reference(
+    store_url: str, listings: pd.DataFrame
+) -> None:
+    from homeval.schema import ParsedBatch
+
+    settings = Settings(database_url=store_url, drift_sample_rows=1000)
+    store = Store(store_url)
+    store.init()
+    store.ingest_batch(ParsedBatch(rows=listings.head(1000), rejected=[]), batch_id="feed")
+    for _, row in listings.head(20).iterrows():
+        record_prediction(store, row.to_dict(), predicted_price=1e5, model_version="1")
+    drift = check_serving_drift(store, settings, min_rows=10)
+    assert drift.reference_rows == 1000
+    assert drift.user_rows == 20
+    assert drift.result.detected is not None
+    store.dispose()
