@@ -15,6 +15,9 @@ import pandas as pd
 
 from homeval.store import Store
 
+_PREFIX_ORDER: Final = {"": 0, "challenger_": 0, "test_": 0, "champion_": 1, "baseline_": 2}
+"""The promote step logs the new model's metrics first (challenger), then the champion's
+and the ZIP-median baseline's: the chart opens on the newcomer's."""
 BASE_COLUMNS: Final = ("time", "step", "status", "model_version", "message", "pipeline_run")
 MARKED_STATUSES: Final = ("promoted", "kept_champion", "skipped", "trained", "failed")
 
@@ -53,11 +56,12 @@ def metric_columns(frame: pd.DataFrame) -> list[str]:
 
     names = [c for c in frame.columns if c not in BASE_COLUMNS and frame[c].notna().any()]
 
-    def rank(name: str) -> tuple[int, str]:
+    def rank(name: str) -> tuple[int, int, str]:
         base = name.rsplit(".", 1)[-1]
         for i, head in enumerate(HEADLINE_METRICS):
             if base == head or base.endswith(f"_{head}"):
-                return (i, name)
-        return (len(HEADLINE_METRICS), name)
+                prefix = base.removesuffix(head)
+                return (i, _PREFIX_ORDER.get(prefix, len(_PREFIX_ORDER)), name)
+        return (len(HEADLINE_METRICS), 0, name)
 
     return sorted(names, key=rank)

@@ -26,4 +26,23 @@ def test_the_log_flattens_into_metric_columns_headline_first(store_url: str) -> 
     names = metric_columns(frame)
     assert names.index("mdape") < names.index("r2_log") < names.index("rmse")
     assert names.index("lightgbm.mdape") < names.index("zzz")
+
+
+def test_the_promote_steps_metrics_open_on_the_challenger(store_url: str) -> None:
+    store = Store(store_url)
+    store.init()
+    store.log_training(
+        step="promote", status="kept_champion", message="champion stays", model_version="1",
+        metrics={"baseline_mdape": 0.4, "champion_mdape": 0.2, "challenger_mdape": 0.25,
+                 "challenger_r2_log": 0.8, "clean_rows": 30000},
+    )  # fmt: skip
+    names = metric_columns(history_frame(store))
+    assert names[:4] == [
+        "challenger_mdape",
+        "champion_mdape",
+        "baseline_mdape",
+        "challenger_r2_log",
+    ]
+    assert names[-1] == "clean_rows"
+    store.dispose()
     store.dispose()
