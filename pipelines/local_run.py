@@ -131,10 +131,19 @@ def run_locally(
         finally:
             sink.close_pending()
 
+    try:
+        decisions = _decisions(settings, run_id)
+    except Exception as exc:  # the store is gone: the run cannot say what it did
+        decisions = RunDecisions(0, 0, None, None, False, False, None, None)
+        state = FAILED
+        error = error or f"cannot read the run's decisions from the store: {exc}"
+    return LocalRunResult(run_id, state, decisions, time.monotonic() - started, error)
+
+
+def _decisions(settings: Settings, run_id: str) -> RunDecisions:
     store = Store.from_settings(settings)
     try:
         store.init()
-        decisions = run_decisions(store, run_id)
+        return run_decisions(store, run_id)
     finally:
         store.dispose()
-    return LocalRunResult(run_id, state, decisions, time.monotonic() - started, error)

@@ -141,6 +141,19 @@ def test_a_failing_step_fails_the_run_with_a_result_line() -> None:
     assert "collect" in stderr
 
 
+def test_an_unreachable_store_fails_the_run_with_a_result_line() -> None:
+    with socket.socket() as sock:  # a database port nobody answers on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, result, stderr = run_pipeline(
+        {"HOMEVAL_DATABASE_URL": f"postgresql://nobody@127.0.0.1:{port}/none"}
+    )
+    assert code == 1
+    assert result["state"] == "FAILED"
+    assert result["decisions"]["trained"] is False
+    assert "Traceback" not in stderr.split("pipeline failed")[-1]
+
+
 def test_thresholds_given_on_the_command_line_reach_the_gates(feed_env: dict[str, str]) -> None:
     code, result, stderr = run_pipeline(feed_env, "--min-clean-rows", "999999")
     assert code == 0, stderr[-3000:]
