@@ -60,10 +60,9 @@ class Forest:
     check_left: np.ndarray
     check_slot: np.ndarray
     # branch-free layout for prediction: children side by side, leaves loop on themselves
-    lay_feature: np.ndarray
+    lay_meta: np.ndarray
+    """Per node: feature | nan_right << 16 | left child << 17 (one load per step)."""
     lay_threshold: np.ndarray
-    lay_child: np.ndarray
-    lay_nan_right: np.ndarray
     lay_value: np.ndarray
     lay_roots: np.ndarray
     lay_depth: np.ndarray
@@ -92,10 +91,8 @@ class Forest:
             self._inputs(rows),
             self.lay_roots,
             self.lay_depth,
-            self.lay_feature,
+            self.lay_meta,
             self.lay_threshold,
-            self.lay_child,
-            self.lay_nan_right,
             self.lay_value,
         )
 
@@ -276,11 +273,16 @@ class _Builder:
                     value.append(0.0)
                     order.append((kid, level + 1))
             depths.append(depth)
+        if max(feature, default=0) >= 1 << 16:
+            raise ValueError("more than 65,536 features have no packed layout")
+        meta = (
+            np.asarray(feature, dtype=np.int64)
+            | (np.asarray(nan_right, dtype=np.int64) << 16)
+            | (np.asarray(child, dtype=np.int64) << 17)
+        )
         return {
-            "lay_feature": np.asarray(feature, dtype=np.int32),
+            "lay_meta": meta,
             "lay_threshold": np.asarray(threshold, dtype=np.float64),
-            "lay_child": np.asarray(child, dtype=np.int32),
-            "lay_nan_right": np.asarray(nan_right, dtype=np.bool_),
             "lay_value": np.asarray(value, dtype=np.float64),
             "lay_roots": np.asarray(roots, dtype=np.int32),
             "lay_depth": np.asarray(depths, dtype=np.int32),
@@ -425,45 +427,62 @@ def _goes_left(x: float, threshold: float, missing: int, default_left: bool) -> 
 _BLOCK: Final = 16  # trees (one row) or rows (many rows) stepped together
 
 
+@numba.njit(inline="always")
+def _step(x: float, meta: int, threshold: float) -> int:
+    """Next node, without a branch: left child + 1 when the row goes right."""
+    right = (x > threshold) | (math.isnan(x) & (((meta >> 16) & 1) == 1))
+    return (meta >> 17) + right
+
+
 @numba.njit(cache=True, nogil=True)
-def _predict(rows, roots, depth, feature, threshold, child, nan_right, value):  # type: ignore[no-untyped-def]
+def _predict(rows, roots, depth, meta, threshold, value):  # type: ignore[no-untyped-def]
     n = rows.shape[0]
     n_trees = roots.shape[0]
     out = np.zeros(n)
-    node = np.empty(_BLOCK, dtype=np.int32)
+    node = np.empty(_BLOCK, dtype=np.int64)
     if n < _BLOCK:
-        # few rows: step a block of trees side by side for each row
+        # few rows: step a block of trees side by side for each row, until all reach leaves
         for i in range(n):
             total = 0.0
             for t0 in range(0, n_trees, _BLOCK):
-                t1 = min(t0 + _BLOCK, n_trees)
-                steps = 0
-                for t in range(t0, t1):
-                    node[t - t0] = roots[t]
-                    steps = max(steps, depth[t])
-                for _ in range(steps):
-                    for b in range(t1 - t0):
-                        at = node[b]
-                        x = rows[i, feature[at]]
-                        right = (x > threshold[at]) or (math.isnan(x) and nan_right[at])
-                        node[b] = child[at] + right
-                for b in range(t1 - t0):
+                width = min(t0 + _BLOCK, n_trees) - t0
+                for b in range(width):
+                    node[b] = roots[t0 + b]
+                while True:
+                    for _ in range(4):
+                        for b in range(width):
+                            at = node[b]
+                            node[b] = _step(rows[i, meta[at] & 0xFFFF], meta[at], threshold[at])
+                    done = True
+                    for b in range(width):
+                        if threshold[node[b]] != np.inf:  # leaves carry +inf
+                            done = False
+                    if done:
+                        break
+                for b in range(width):
                     total += value[node[b]]
             out[i] = total
         return out
     # many rows: step a block of rows side by side through each tree (same sum order)
     for i0 in range(0, n, _BLOCK):
-        i1 = min(i0 + _BLOCK, n)
+        width = min(i0 + _BLOCK, n) - i0
         for t in range(n_trees):
-            for r in range(i1 - i0):
+            for r in range(width):
                 node[r] = roots[t]
-            for _ in range(depth[t]):
-                for r in range(i1 - i0):
-                    at = node[r]
-                    x = rows[i0 + r, feature[at]]
-                    right = (x > threshold[at]) or (math.isnan(x) and nan_right[at])
-                    node[r] = child[at] + right
-            for r in range(i1 - i0):
+            steps = 0
+            while steps < depth[t]:
+                for _ in range(4):
+                    for r in range(width):
+                        at = node[r]
+                        node[r] = _step(rows[i0 + r, meta[at] & 0xFFFF], meta[at], threshold[at])
+                steps += 4
+                done = True
+                for r in range(width):
+                    if threshold[node[r]] != np.inf:
+                        done = False
+                if done:
+                    break
+            for r in range(width):
                 out[i0 + r] += value[node[r]]
     return out
 
