@@ -34,6 +34,7 @@ from homeval.schema import (
     LISTING_FIELDS,
     MAX_PRICE,
     MIN_DATE,
+    STATE_CODES,
     STATUSES,
     normalise_state,
     normalise_status,
@@ -202,6 +203,14 @@ _PARSERS: Final[dict[str, Callable[[Any], Any]]] = {
     "prev_sold_date": _date,
 }
 _NUMBERS: Final = frozenset(("bed", "bath", "acre_lot", "house_size", "price"))
+_FAST_LIMITS: Final = {name: LIMITS[name] for name in ("bed", "bath", "acre_lot", "house_size")}
+_FAST_TEXT: Final[dict[str, dict[str, str]]] = {
+    "status": {status: status for status in STATUSES},
+    "state": {
+        **{name: name for name in STATE_CODES},
+        **{code: name for name, code in STATE_CODES.items()},
+    },
+}
 
 
 def parse_listing(raw: Any) -> dict[str, Any]:
@@ -238,6 +247,23 @@ def parse_listing(raw: Any) -> dict[str, Any]:
         "prev_sold_date": None,
     }
     for key, value in items:
+        # fast paths for the common, valid spellings; anything else takes the full parser
+        kind = type(value)
+        if kind is float or kind is int:
+            limit = _FAST_LIMITS.get(key)
+            if limit is not None and 0.0 <= value <= limit:
+                out[key] = float(value)
+                continue
+        elif kind is str:
+            known = _FAST_TEXT.get(key)
+            if known is not None:
+                found = known.get(value)
+                if found is not None:
+                    out[key] = found
+                    continue
+            elif key == "zip_code" and len(value) == 5 and value.isascii() and value.isdigit():
+                out[key] = value
+                continue
         parser = _PARSERS.get(key) if isinstance(key, str) else None
         if parser is None:
             raise RequestError(
