@@ -148,6 +148,18 @@ def _error_kind(exc: PredictorError) -> str:
     return f"predictor_{exc.kind}"
 
 
+def _predict(services: Services, model: str, listing: dict[str, Any]) -> PricePrediction:
+    """The price with its interval; a model logged without one is priced without it."""
+    try:
+        with _timed("predict"):
+            return services.predictor.predict(model, [listing], interval=True)[0]
+    except PredictorError as exc:
+        if exc.kind != "rejected" or "has no interval" not in str(exc):
+            raise
+    with _timed("predict"):
+        return services.predictor.predict(model, [listing], interval=False)[0]
+
+
 def price_listing(services: Services, values: Mapping[str, Any], model: str) -> PriceView:
     """Check the form, price the listing, explain it, store it as a user row."""
     metrics.REQUESTS.labels(action="price").inc()
@@ -160,8 +172,7 @@ def price_listing(services: Services, values: Mapping[str, Any], model: str) -> 
         )
     listing = check.listing
     try:
-        with _timed("predict"):
-            prediction = services.predictor.predict(model, [listing], interval=True)[0]
+        prediction = _predict(services, model, listing)
     except PredictorError as exc:
         metrics.ERRORS.labels(kind=_error_kind(exc)).inc()
         log.warning("predict failed (%s): %s", exc.kind, exc)

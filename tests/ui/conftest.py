@@ -47,7 +47,7 @@ class Platform:
         return Settings(**values)
 
 
-def _wait_ready(url: str, child: subprocess.Popen[str], timeout_s: float) -> None:
+def wait_ready(url: str, child: subprocess.Popen[str], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if child.poll() is not None:
@@ -102,7 +102,7 @@ def platform(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, child, timeout_s=120)
+        wait_ready(url, child, timeout_s=120)
         yield Platform(home=home, mlflow_uri=mlflow_uri, predictor_url=url, version=version)
     finally:
         child.terminate()
