@@ -32,7 +32,8 @@ INPUT_FIELDS: Final = tuple(f for f in LISTING_FIELDS if f != "price")
 _STATUS_CODE: Final = {s: float(i) for i, s in enumerate(STATUSES)}
 _NUMERIC: Final = ("bed", "bath", "acre_lot", "house_size")
 _LEVELS: Final = ("state", "city", "zip")
-_TARGETS: Final = ("price", "ppsf")
+_TARGETS: Final = ("price", "ppsf", "ppa")
+"""Encoded per place: log price, log price per sqft, log price per acre of lot."""
 
 FEATURES: Final = (
     "status",
@@ -46,11 +47,18 @@ FEATURES: Final = (
     "zip_number",
     "state_price",
     "state_ppsf",
+    "state_ppa",
     "city_price",
     "city_ppsf",
+    "city_ppa",
     "zip_price",
     "zip_ppsf",
+    "zip_ppa",
     "zip_listings",
+    "size_price",
+    "lot_price",
+    "broker_price",
+    "broker_listings",
 )
 """Feature order of the model's input matrix."""
 
@@ -68,9 +76,16 @@ FEATURE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "state_ppsf": ("state",),
     "city_price": ("city",),
     "city_ppsf": ("city",),
+    "city_ppa": ("city",),
+    "state_ppa": ("state",),
+    "zip_ppa": ("zip_code",),
+    "lot_price": ("acre_lot", "zip_code"),
     "zip_price": ("zip_code",),
     "zip_ppsf": ("zip_code",),
     "zip_listings": ("zip_code",),
+    "size_price": ("house_size", "zip_code"),
+    "broker_price": ("brokered_by",),
+    "broker_listings": ("brokered_by",),
 }
 """Which original fields each feature comes from; SHAP values are summed back through this
 (a feature made of several fields is split equally among them)."""
@@ -154,7 +169,7 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
                 continue
             tables = _fit_tables(frame.loc[~held], log_price[~held])
             out.loc[held, _ENCODED] = _encode_location(frame.loc[held], tables, self.smoothing)
-        return out
+        return _derive(out)
 
     # --- encoding ------------------------------------------------------------------------
 
@@ -174,7 +189,7 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         ) / 365.25
         out["zip_number"] = pd.to_numeric(frame["zip_code"], errors="coerce").astype("float64")
         out[_ENCODED] = _encode_location(frame, self.tables_, self.smoothing)
-        return out[list(FEATURES)]
+        return _derive(out)[list(FEATURES)]
 
     def encode_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """The serving path: normalised listing dicts → feature matrix, lookups only."""
@@ -192,6 +207,8 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         zip_code = get("zip_code")
         status = get("status")
         location = self._location(state, city_key(state, get("city")), zip_code)
+        broker = self._broker(get("brokered_by"))
+        zip_ppsf, zip_ppa = location[7], location[8]
         return [
             _STATUS_CODE.get(status, _NAN) if isinstance(status, str) else _NAN,
             bed,
@@ -203,20 +220,31 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             _years_between(_as_date(get("prev_sold_date")), self.reference_date_),
             _as_float(zip_code),
             *location,
+            zip_ppsf + math.log(size) if size > 0 else _NAN,
+            zip_ppa + math.log(acre) if acre > 0 else _NAN,
+            *broker,
         ]
+
+    def _broker(self, broker: Any) -> list[float]:
+        entry = self.tables_["broker"].get(broker) if isinstance(broker, str) else None
+        prior = self.tables_["global"][0]
+        if entry is None:
+            return [prior, 0.0]
+        smoothed = (entry[0] + self.smoothing * prior) / (entry[1] + self.smoothing)
+        return [smoothed, math.log1p(entry[1])]
 
     def _location(self, state: Any, city: str | None, zip_code: Any) -> list[float]:
         tables, m = self.tables_, self.smoothing
-        price_prior, ppsf_prior = tables["global"]
+        priors = list(tables["global"])
         out: list[float] = []
         for level, key in zip(_LEVELS, (state, city, zip_code), strict=True):
             entry = tables[level].get(key) if isinstance(key, str) else None
             if entry is not None:
-                price_sum, price_n, ppsf_sum, ppsf_n = entry
-                price_prior = (price_sum + m * price_prior) / (price_n + m)
-                ppsf_prior = (ppsf_sum + m * ppsf_prior) / (ppsf_n + m)
-            out.append(price_prior)
-            out.append(ppsf_prior)
+                priors = [
+                    (entry[2 * t] + m * prior) / (entry[2 * t + 1] + m)
+                    for t, prior in enumerate(priors)
+                ]
+            out.extend(priors)
         entry = tables["zip"].get(zip_code) if isinstance(zip_code, str) else None
         out.append(math.log1p(entry[1]) if entry is not None else 0.0)
         return out
@@ -235,7 +263,19 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
 _ENCODED: Final = [
     *(f"{level}_{t}" for level in _LEVELS for t in _TARGETS),
     "zip_listings",
+    "broker_price",
+    "broker_listings",
 ]
+
+
+def _derive(out: pd.DataFrame) -> pd.DataFrame:
+    """Features computed from other features: the local price of a house this size."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        size = out["house_size"].to_numpy()
+        out["size_price"] = np.where(size > 0, out["zip_ppsf"].to_numpy() + np.log(size), np.nan)
+        acre = out["acre_lot"].to_numpy()
+        out["lot_price"] = np.where(acre > 0, out["zip_ppa"].to_numpy() + np.log(acre), np.nan)
+    return out
 
 
 def _frame(X: Any) -> pd.DataFrame:
@@ -258,34 +298,38 @@ def _keys(frame: pd.DataFrame) -> dict[str, pd.Series]:
     }
 
 
-def _log_ppsf(frame: pd.DataFrame, log_price: np.ndarray) -> np.ndarray:
-    size = pd.to_numeric(frame["house_size"], errors="coerce").to_numpy(dtype="float64")
+def _broker_keys(frame: pd.DataFrame) -> pd.Series:
+    broker = frame["brokered_by"]
+    return broker.astype(object).where(broker.notna(), None)
+
+
+def _log_per(frame: pd.DataFrame, column: str, log_price: np.ndarray) -> np.ndarray:
+    """log(price / frame[column]); NaN where the divisor is missing or not positive."""
+    divisor = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = log_price - np.log(size)
+        out = log_price - np.log(divisor)
     out[~np.isfinite(out)] = np.nan
     return out
 
 
 def _fit_tables(frame: pd.DataFrame, log_price: np.ndarray) -> dict[str, Any]:
-    """Per level and key: (sum, count) of log price, then of log price per sqft."""
-    ppsf = _log_ppsf(frame, log_price)
-    price_ok, ppsf_ok = np.isfinite(log_price), np.isfinite(ppsf)
-    tables: dict[str, Any] = {
-        "global": (
-            float(log_price[price_ok].mean()) if price_ok.any() else 0.0,
-            float(ppsf[ppsf_ok].mean()) if ppsf_ok.any() else 0.0,
-        )
+    """Per level and key: (sum, count) of each target in ``_TARGETS`` order."""
+    targets = {
+        "price": np.where(np.isfinite(log_price), log_price, np.nan),
+        "ppsf": _log_per(frame, "house_size", log_price),
+        "ppa": _log_per(frame, "acre_lot", log_price),
     }
-    sums = pd.DataFrame(
-        {
-            "price_sum": np.where(price_ok, log_price, 0.0),
-            "price_n": price_ok.astype("float64"),
-            "ppsf_sum": np.where(ppsf_ok, ppsf, 0.0),
-            "ppsf_n": ppsf_ok.astype("float64"),
-        },
-        index=frame.index,
-    )
-    for level, key in _keys(frame).items():
+    columns: dict[str, np.ndarray] = {}
+    means = []
+    for name in _TARGETS:
+        values = targets[name]
+        ok = np.isfinite(values)
+        means.append(float(values[ok].mean()) if ok.any() else 0.0)
+        columns[f"{name}_sum"] = np.where(ok, values, 0.0)
+        columns[f"{name}_n"] = ok.astype("float64")
+    tables: dict[str, Any] = {"global": tuple(means)}
+    sums = pd.DataFrame(columns, index=frame.index)
+    for level, key in [*_keys(frame).items(), ("broker", _broker_keys(frame))]:
         grouped = sums[key.notna().to_numpy()].groupby(key.dropna().to_numpy()).sum()
         tables[level] = {
             str(k): tuple(float(v) for v in row)
@@ -296,30 +340,36 @@ def _fit_tables(frame: pd.DataFrame, log_price: np.ndarray) -> dict[str, Any]:
 
 def _lookup(table: Mapping[str, tuple[float, ...]], keys: pd.Series) -> np.ndarray:
     """Rows of ``table`` for ``keys`` as a matrix; NaN rows where a key is unknown."""
+    width = 2 * len(_TARGETS)
     known = pd.Index(list(table))
     position = known.get_indexer(keys.astype(object).where(keys.notna(), ""))
-    values = np.array(list(table.values()), dtype="float64").reshape(len(table), 4)
-    out = np.full((len(keys), 4), np.nan)
+    values = np.array(list(table.values()), dtype="float64").reshape(len(table), width)
+    out = np.full((len(keys), width), np.nan)
     hit = position >= 0
     out[hit] = values[position[hit]]
     return out
 
 
 def _encode_location(frame: pd.DataFrame, tables: dict[str, Any], m: float) -> np.ndarray:
-    """Vectorised twin of ``ListingEncoder._location``."""
+    """Vectorised twin of ``ListingEncoder._location`` and ``_broker``."""
     n = len(frame)
-    price_prior = np.full(n, tables["global"][0])
-    ppsf_prior = np.full(n, tables["global"][1])
+    priors = [np.full(n, prior) for prior in tables["global"]]
     columns: list[np.ndarray] = []
-    zip_rows = np.full((n, 4), np.nan)
+    rows = np.full((n, 2 * len(_TARGETS)), np.nan)
     for level, key in _keys(frame).items():
         rows = _lookup(tables[level], key)
         seen = ~np.isnan(rows[:, 1])
-        price_prior = np.where(seen, (rows[:, 0] + m * price_prior) / (rows[:, 1] + m), price_prior)
-        ppsf_prior = np.where(seen, (rows[:, 2] + m * ppsf_prior) / (rows[:, 3] + m), ppsf_prior)
-        columns += [price_prior, ppsf_prior]
-        zip_rows = rows
-    columns.append(np.where(np.isnan(zip_rows[:, 1]), 0.0, np.log1p(zip_rows[:, 1])))
+        priors = [
+            np.where(seen, (rows[:, 2 * t] + m * prior) / (rows[:, 2 * t + 1] + m), prior)
+            for t, prior in enumerate(priors)
+        ]
+        columns += priors
+    columns.append(np.where(np.isnan(rows[:, 1]), 0.0, np.log1p(rows[:, 1])))  # zip listings
+    broker = _lookup(tables["broker"], _broker_keys(frame))
+    prior = tables["global"][0]
+    seen = ~np.isnan(broker[:, 1])
+    columns.append(np.where(seen, (broker[:, 0] + m * prior) / (broker[:, 1] + m), prior))
+    columns.append(np.where(seen, np.log1p(broker[:, 1]), 0.0))
     return np.column_stack(columns)
 
 

@@ -25,6 +25,10 @@ ModelKind = Literal["lightgbm", "decision_tree"]
 MODEL_KINDS: Final = ("lightgbm", "decision_tree")
 
 LIGHTGBM_DEFAULTS: Final[dict[str, Any]] = {
+    # Huber on log price: a mispriced or junk listing pulls the fit linearly, not
+    # quadratically (measured on the real rows: MdAPE 20.7 % → 20.2 %, bench/quality).
+    "objective": "huber",
+    "alpha": 0.3,
     "n_estimators": 500,
     "num_leaves": 63,
     "learning_rate": 0.05,
