@@ -30,8 +30,6 @@ NONE_MISSING: Final = 0  # NaN is read as 0.0, then compared
 ZERO_MISSING: Final = 1  # 0 (and NaN) go the default way
 NAN_MISSING: Final = 2  # NaN goes the default way
 
-_ZERO_THRESHOLD: Final = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float)
-
 
 @dataclass(frozen=True)
 class Forest:
@@ -55,10 +53,11 @@ class Forest:
     path_ptr: np.ndarray
     path_feature: np.ndarray
     path_zero: np.ndarray
-    check_ptr: np.ndarray
-    check_node: np.ndarray
-    check_left: np.ndarray
-    check_slot: np.ndarray
+    path_low: np.ndarray
+    path_high: np.ndarray
+    path_nan_ok: np.ndarray
+    """Per path feature: the row follows the path's splits on it iff low < x <= high, or,
+    for a missing x, iff every split sends missing values the path's way."""
     # branch-free layout for prediction: children side by side, leaves loop on themselves
     lay_meta: np.ndarray
     """Per node: feature | nan_right << 16 | left child << 17 (one load per step)."""
@@ -101,18 +100,13 @@ class Forest:
         ``predict(rows) - base_value``."""
         return _shap(
             self._inputs(rows),
-            self.feature,
-            self.threshold,
-            self.missing,
-            self.default_left,
             self.path_value,
             self.path_ptr,
             self.path_feature,
             self.path_zero,
-            self.check_ptr,
-            self.check_node,
-            self.check_left,
-            self.check_slot,
+            self.path_low,
+            self.path_high,
+            self.path_nan_ok,
             self.quad_ptr,
             self.quad_factor,
             self.quad_inverse,
@@ -169,10 +163,9 @@ class _Builder:
         path_ptr = [0]
         path_feature: list[int] = []
         path_zero: list[float] = []
-        check_ptr = [0]
-        check_node: list[int] = []
-        check_left: list[bool] = []
-        check_slot: list[int] = []
+        path_low: list[float] = []
+        path_high: list[float] = []
+        path_nan_ok: list[bool] = []
         base = 0.0
         for root in self.roots:
             # iterative DFS carrying the splits taken so far
@@ -185,21 +178,36 @@ class _Builder:
                     continue
                 slots: dict[int, int] = {}
                 zero: list[float] = []
+                low: list[float] = []
+                high: list[float] = []
+                nan_ok: list[bool] = []
                 for parent, went_left in taken:
                     child = self.left[parent] if went_left else self.right[parent]
                     ratio = self.cover[child] / self.cover[parent] if self.cover[parent] else 0.0
                     slot = slots.setdefault(self.feature[parent], len(slots))
                     if slot == len(zero):
                         zero.append(ratio)
+                        low.append(-math.inf)
+                        high.append(math.inf)
+                        nan_ok.append(True)
                     else:
                         zero[slot] *= ratio
-                    check_node.append(parent)
-                    check_left.append(went_left)
-                    check_slot.append(slot)
+                    thr = self.threshold[parent]
+                    if went_left:
+                        high[slot] = min(high[slot], thr)
+                    else:
+                        low[slot] = max(low[slot], thr)
+                    if self.missing[parent] == NONE_MISSING:  # missing is read as 0.0
+                        nan_left = thr >= 0.0
+                    else:
+                        nan_left = self.default_left[parent]
+                    nan_ok[slot] = nan_ok[slot] and nan_left == went_left
                 path_feature.extend(slots)
                 path_zero.extend(zero)
+                path_low.extend(low)
+                path_high.extend(high)
+                path_nan_ok.extend(nan_ok)
                 path_ptr.append(len(path_feature))
-                check_ptr.append(len(check_node))
                 path_value.append(self.value[node])
                 base += self.value[node] * (math.prod(zero) if taken else 1.0)
         width = max(1, max((b - a for a, b in itertools.pairwise(path_ptr)), default=1))
@@ -220,10 +228,9 @@ class _Builder:
             path_ptr=np.asarray(path_ptr, dtype=np.int32),
             path_feature=np.asarray(path_feature, dtype=np.int32),
             path_zero=np.asarray(path_zero, dtype=np.float64),
-            check_ptr=np.asarray(check_ptr, dtype=np.int32),
-            check_node=np.asarray(check_node, dtype=np.int32),
-            check_left=np.asarray(check_left, dtype=np.bool_),
-            check_slot=np.asarray(check_slot, dtype=np.int32),
+            path_low=np.asarray(path_low, dtype=np.float64),
+            path_high=np.asarray(path_high, dtype=np.float64),
+            path_nan_ok=np.asarray(path_nan_ok, dtype=np.bool_),
             **self._layout(),
             **quad,
         )
@@ -413,17 +420,6 @@ def from_regressor(regressor: Any) -> Forest:
 # --- compiled loops -----------------------------------------------------------------------
 
 
-@numba.njit(inline="always")
-def _goes_left(x: float, threshold: float, missing: int, default_left: bool) -> bool:
-    if math.isnan(x):
-        if missing == NAN_MISSING:
-            return default_left
-        x = 0.0
-    if missing == ZERO_MISSING and -_ZERO_THRESHOLD <= x <= _ZERO_THRESHOLD:
-        return default_left
-    return x <= threshold
-
-
 _BLOCK: Final = 16  # trees (one row) or rows (many rows) stepped together
 
 
@@ -490,18 +486,13 @@ def _predict(rows, roots, depth, meta, threshold, value):  # type: ignore[no-unt
 @numba.njit(cache=True, nogil=True)
 def _shap(  # type: ignore[no-untyped-def]
     rows,
-    feature,
-    threshold,
-    missing,
-    default_left,
     path_value,
     path_ptr,
     path_feature,
     path_zero,
-    check_ptr,
-    check_node,
-    check_left,
-    check_slot,
+    path_low,
+    path_high,
+    path_nan_ok,
     quad_ptr,
     quad_factor,
     quad_inverse,
@@ -513,15 +504,9 @@ def _shap(  # type: ignore[no-untyped-def]
     width = quad_weight.shape[0]
     n_nodes = quad_weight.shape[1]
     out = np.zeros((n, n_features))
-    goes = np.zeros(feature.shape[0], dtype=np.bool_)
     one = np.zeros(width, dtype=np.bool_)
     prod = np.zeros(n_nodes)
     for i in range(n):
-        for node in range(feature.shape[0]):
-            if feature[node] >= 0:
-                goes[node] = _goes_left(
-                    rows[i, feature[node]], threshold[node], missing[node], default_left[node]
-                )
         for p in range(n_paths):
             start = path_ptr[p]
             d = path_ptr[p + 1] - start
@@ -530,10 +515,11 @@ def _shap(  # type: ignore[no-untyped-def]
             k = (d + 1) // 2
             q0 = quad_ptr[p]
             for j in range(d):
-                one[j] = True
-            for c in range(check_ptr[p], check_ptr[p + 1]):
-                if goes[check_node[c]] != check_left[c]:
-                    one[check_slot[c]] = False
+                x = rows[i, path_feature[start + j]]
+                if math.isnan(x):
+                    one[j] = path_nan_ok[start + j]
+                else:
+                    one[j] = path_low[start + j] < x <= path_high[start + j]
             # prod_q = prod over followed features of (t_q + z_j (1 - t_q))
             for q in range(k):
                 prod[q] = 1.0
