@@ -320,3 +320,17 @@ def test_priced_listings_are_watched_for_serving_drift(
     assert "log_house_size" in set(summary.scores["column"])
     assert "log_price" not in set(summary.scores["column"])
     services.close()
+
+
+def test_priced_listings_never_become_training_rows(services: Services) -> None:
+    """The whole loop: a listing priced in the UI stays a raw user row; processing (which
+    makes the training data) drops it by its origin."""
+    from homeval.process import process_new
+    from homeval.store import clean_houses, raw_houses
+
+    assert price_listing(services, FORM, "house-price").ok
+    summary = process_new(services.store)
+    assert summary.dropped.get("user_row") == 1
+    assert services.store.count(clean_houses, data_origin="user") == 0
+    assert services.store.count(clean_houses, data_origin="teacher") > 0
+    assert services.store.count(raw_houses, data_origin="user") == 1
