@@ -20,6 +20,7 @@ from tests.ui.conftest import Platform
 from ui.handlers import (
     Services,
     drift_view,
+    location_choices,
     model_options,
     models_view,
     price_listing,
@@ -208,6 +209,10 @@ def test_a_price_is_still_shown_when_the_store_is_down(platform: Platform, tmp_p
     assert metric("homeval_ui_errors_total", kind="store") == before + 1
     training = training_view(services)
     assert "not reachable" in training.message
+    places = location_choices(services)  # the form still offers every state
+    assert places.problem is not None
+    assert "not reachable" in places.problem
+    assert len(places.states) > 50
     services.close()
 
 
