@@ -21,6 +21,8 @@ from homeval.store import Store, raw_batches, raw_houses
 from tests.conftest import free_port
 from tests.datasource.server import running_feed
 
+URL_WITH_PASSWORD = "postgresql://u:s3cret@127.0.0.1:1/x"  # pragma: allowlist secret
+
 runner = CliRunner()
 
 
@@ -149,7 +151,7 @@ def test_collect_with_the_feed_down_exits_1_saying_why(
         (["collect"], {"HOMEVAL_DATABASE_URL": "not a url"}, "not a database URL"),
         (
             ["collect"],
-            {"HOMEVAL_DATABASE_URL": "postgresql://u:s3cret@127.0.0.1:1/x"},
+            {"HOMEVAL_DATABASE_URL": URL_WITH_PASSWORD},
             "cannot reach the store at postgresql://u:***@127.0.0.1:1/x",
         ),
     ],
