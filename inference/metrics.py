@@ -49,3 +49,9 @@ RELOADS = Counter(
     "Model loads after the alias moved (or the first), by outcome (success, failure).",
     ["model_name", "outcome"],
 )
+
+
+def record_error(model_name: str, endpoint: str, code: int, kind: str) -> None:
+    """One refused or failed request (the caller has made ``model_name`` a known name)."""
+    REQUESTS.labels(model_name, endpoint, str(code)).inc()
+    ERRORS.labels(model_name, kind).inc()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 from kserve import Model
 from kserve.errors import InvalidInput, ModelNotReady
 from kserve.model import InferenceVerb
@@ -109,9 +110,12 @@ class HousePriceModel(Model):
             if isinstance(payload, InferRequest):
                 return self._from_v2(payload)
             if isinstance(payload, bytes | bytearray | str):
-                raise RequestError(
-                    'the body must be JSON (content-type: application/json): {"instances": [...]}'
-                )
+                # KServe hands over the raw body when the content type is not exactly one
+                # of its JSON types (e.g. "application/json; charset=utf-8"): read it anyway
+                try:
+                    payload = orjson.loads(payload)
+                except orjson.JSONDecodeError:
+                    raise RequestError('the body must be JSON: {"instances": [...]}') from None
             records, options = parse_v1_body(payload, max_instances=self.max_instances)
         except RequestError as exc:
             raise InvalidInput(str(exc)) from None

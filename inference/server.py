@@ -28,6 +28,7 @@ from homeval.pricing import Pricer
 from homeval.serving import ModelSlot, ModelWatcher, WatchEvents
 from homeval.settings import Settings
 from inference import metrics
+from inference.fastpath import V1FastPath
 from inference.model import HousePriceModel
 
 log = logging.getLogger("homeval.predictor")
@@ -49,7 +50,15 @@ def _endpoint(path: str) -> str:
 class HomevalRESTServer(RESTServer):
     """KServe's REST server on our own FastAPI app, bound where settings say."""
 
-    def __init__(self, server: ModelServer, *, host: str, port: int, access_log: bool) -> None:
+    def __init__(
+        self,
+        server: ModelServer,
+        *,
+        host: str,
+        port: int,
+        access_log: bool,
+        fast_path: bool = True,
+    ) -> None:
         super().__init__(
             "kserve.model_server:app",
             server.dataplane,
@@ -59,6 +68,7 @@ class HomevalRESTServer(RESTServer):
         )
         self.config.host = host
         self.access_log = access_log
+        self.fast_path = fast_path
         if not access_log:
             access = logging.getLogger("uvicorn.access")
             access.handlers = []
@@ -76,6 +86,8 @@ class HomevalRESTServer(RESTServer):
             self._add_middlewares(app)
         self._register_endpoints(app)
         self._add_exception_handlers(app)
+        if self.fast_path:
+            app.add_middleware(V1FastPath, models=self.dataplane.model_registry)
         return app
 
     def create_application(self) -> None:
@@ -89,9 +101,7 @@ class HomevalRESTServer(RESTServer):
             name = request.path_params.get("model_name", "")
             if registry.get_model(name) is None:
                 name = "unknown"  # never a label per made-up name
-            endpoint = _endpoint(request.url.path)
-            metrics.REQUESTS.labels(name, endpoint, str(code)).inc()
-            metrics.ERRORS.labels(name, kind).inc()
+            metrics.record_error(name, _endpoint(request.url.path), code, kind)
             return JSONResponse(status_code=code, content={"error": message})
 
         async def invalid_input(request: Request, exc: Exception) -> JSONResponse:

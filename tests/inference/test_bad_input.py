@@ -103,7 +103,8 @@ def test_known_mistakes_are_400_with_the_field_named(
         (b"{not json", "application/json", "Unrecognized request format"),
         (b"\xff\xfe\x00", "application/json", "Unrecognized request format"),
         (b"", "application/json", "Unrecognized request format"),
-        (json.dumps({"instances": [GOOD]}).encode(), "text/plain", "must be JSON"),
+        (b"state=CT", "text/plain", "the body must be JSON"),
+        (b"state=CT", "application/x-www-form-urlencoded", "the body must be JSON"),
         (b'{"instances": [{"state": "CT", "bed": NaN}]}', "application/json", "Unrecognized"),
     ],
 )

@@ -6,6 +6,7 @@ import asyncio
 import math
 
 import httpx
+import orjson
 import pytest
 
 from homeval.pricing import load_pricer
@@ -67,3 +68,58 @@ def test_a_request_keeps_the_pricer_it_started_with(
     assert isinstance(answer, dict)
     assert answer["model_version"] == "1"
     assert model.postprocess(model.predict(request))["model_version"] == "3"  # type: ignore[index]
+
+
+def test_the_fast_route_answers_exactly_as_kserves_route(
+    server: PredictorServer, registry: Registry
+) -> None:
+    rest = server.rest_server()
+    fast_app = rest.create_app()
+    rest.fast_path = False
+    kserve_app = rest.create_app()
+    rows = sample(registry.listings, 3, seed=23)
+    calls: list[tuple[str, dict[str, str], bytes]] = [
+        (":predict", {}, orjson.dumps({"instances": rows})),
+        (":predict", {}, orjson.dumps({"instances": rows, "parameters": {"interval": True}})),
+        (":explain", {}, orjson.dumps({"instances": rows[:1]})),
+        (":predict", {}, orjson.dumps({"instances": [{"state": "XX"}]})),
+        (":predict", {}, b"[1, 2"),
+        (":predict", {}, b"null"),
+        (":explain", {}, orjson.dumps({"instances": []})),
+        (":predict", {"content-type": "text/plain"}, orjson.dumps({"instances": rows})),
+        (":predict", {"content-type": "text/plain"}, b"state=CT"),
+        (
+            ":predict",
+            {},
+            orjson.dumps(
+                {
+                    "specversion": "1.0",
+                    "type": "listing",
+                    "source": "test",
+                    "id": "1",
+                    "time": "2026-01-01T00:00:00Z",
+                    "data": {"instances": rows},
+                }
+            ),
+        ),
+        (":predict", {"content-type": "application/json; charset=utf-8"}, b'{"instances": 3}'),
+    ]
+
+    async def run(app: object) -> list[tuple[int, object]]:
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://predictor") as c:
+            out = []
+            for verb, headers, content in calls:
+                sent = {"content-type": "application/json", **headers}
+                r = await c.post(f"/v1/models/house-price{verb}", content=content, headers=sent)
+                out.append((r.status_code, r.json()))
+            return out
+
+    fast, plain = asyncio.run(run(fast_app)), asyncio.run(run(kserve_app))
+    for (verb, _, content), got, expected in zip(calls, fast, plain, strict=True):
+        assert got[0] == expected[0], (verb, content)
+        if got[0] == 400:
+            # KServe prefixes its JSON errors the same way; the field-level text is identical
+            assert got[1]["error"].split(":")[0] == expected[1]["error"].split(":")[0]  # type: ignore[index]
+        else:
+            assert got == expected, (verb, content)
