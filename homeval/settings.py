@@ -197,6 +197,16 @@ class Settings(BaseSettings):
         default=False, description="One log line per request (costly at one row per request)."
     )
 
+    # --- homeval up ----------------------------------------------------------------------
+    up_pipeline_interval_s: float = Field(
+        default=1800.0,
+        ge=0,
+        description="`homeval up` re-runs the pipeline this often (0: only the first run).",
+    )
+    up_first_model_runs: int = Field(
+        default=5, ge=1, description="Pipeline runs `homeval up` tries to get a first model."
+    )
+
     # --- UI -----------------------------------------------------------------------------
     ui_host: str = Field(default=_LOOPBACK)
     ui_port: int = Field(default=7860, ge=1, le=65535)

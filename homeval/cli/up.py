@@ -1,44 +1,51 @@
-"""``homeval up``: the local platform in one command (first version: store, feed, collect).
+"""``homeval up``: the whole platform on this machine, in one command.
 
-It prepares the store, starts the feed simulator unless HOMEVAL_FEED_URL already answers,
-collects a round of batches with a progress bar, prints where everything is, and keeps
-the services running until Ctrl-C or SIGTERM, when it stops every child it started.
-Running it again resumes: the simulator keeps its cursors under HOMEVAL_HOME and the
-store keeps each batch once.
+It prepares the store, starts the feed simulator (unless HOMEVAL_FEED_URL already
+answers) and MLflow's UI, runs the pipeline until a model is in production, starts the
+predictor and the web UI, prints every address, then re-runs the pipeline on a schedule
+while they serve.  Ctrl-C or SIGTERM stops every process it started.  Running it again
+resumes: the store, the registry and the feed's cursors live under HOMEVAL_HOME, and a
+model already in production is served at once.
+
+``--data-only`` is the first half: feed and a round of collection, nothing trained.
 """
 
 from __future__ import annotations
 
-import sys
-from typing import Annotated
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from homeval.cli.common import console, err_console, fail, load_settings
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")  # noqa: S104 - names, not binds
+if TYPE_CHECKING:
+    from homeval.launcher import Supervisor
+    from homeval.local_platform import PipelineSchedule
+    from homeval.settings import Settings
 
 
 def up(
     batches: Annotated[
         int | None,
-        typer.Option(min=1, help="Batches to collect [default: HOMEVAL_COLLECT_MAX_BATCHES]"),
+        typer.Option(min=1, help="Batches --data-only collects [HOMEVAL_COLLECT_MAX_BATCHES]"),
+    ] = None,
+    data_only: Annotated[
+        bool, typer.Option("--data-only", help="Start the feed and collect; train nothing.")
+    ] = False,
+    retrain_every: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Seconds between pipeline runs, 0: none [HOMEVAL_UP_PIPELINE_INTERVAL_S]"
+        ),
     ] = None,
     ready_timeout: Annotated[
         float, typer.Option(min=1, help="Seconds a service may take to answer.")
     ] = 60.0,
 ) -> None:
-    """Start the platform locally: store, feed simulator, a first collect. Ctrl-C stops it."""
+    """Start the platform locally: feed, MLflow, pipeline, predictor and UI. Ctrl-C stops it."""
     from homeval.cli.data import log_warnings, open_store, run_collect
-    from homeval.launcher import (
-        LaunchError,
-        Service,
-        Supervisor,
-        signals_raise_interrupt,
-        url_answers,
-    )
+    from homeval.launcher import LaunchError, Supervisor, signals_raise_interrupt
 
     settings = load_settings()
     home = settings.ensure_home()
@@ -46,46 +53,23 @@ def up(
     _, where = open_store(settings)
     console.print(f"[green]✓[/] store ready: {where}")
 
-    feed_url = settings.feed_url.rstrip("/")
     supervisor = Supervisor(home / "logs")
+    schedule: PipelineSchedule | None = None
+    addresses = Table(title="homeval is up", show_header=False, title_justify="left")
     code = 0
     with signals_raise_interrupt():
         try:
-            if url_answers(f"{feed_url}/health"):
-                console.print(f"[green]✓[/] feed already running at {feed_url}")
+            addresses.add_row("feed", _start_feed(settings, supervisor, ready_timeout))
+            if data_only:
+                run_collect(settings, batches or settings.collect_max_batches, restart=False)
             else:
-                parts = urlsplit(feed_url)
-                if parts.hostname not in LOCAL_HOSTS or parts.port is None:
-                    fail(
-                        f"the feed at {feed_url} does not answer, and homeval up only starts "
-                        "a feed on this machine (HOMEVAL_FEED_URL=http://127.0.0.1:PORT)"
-                    )
-                env = {
-                    "HOMEVAL_DATASOURCE_HOST": parts.hostname or "127.0.0.1",
-                    "HOMEVAL_DATASOURCE_PORT": str(parts.port),
-                    "HOMEVAL_DATASOURCE_STATE_FILE": str(
-                        settings.datasource_state_file or home / "datasource-cursors.json"
-                    ),
-                }
-                with console.status("starting the feed simulator ..."):
-                    supervisor.start_ready(
-                        Service(
-                            name="feed",
-                            command=[sys.executable, "-m", "datasource"],
-                            env=env,
-                            ready_url=f"{feed_url}/health",
-                            ready_timeout_s=ready_timeout,
-                        )
-                    )
-                console.print(f"[green]✓[/] feed simulator started at {feed_url}")
-
-            run_collect(settings, batches or settings.collect_max_batches, restart=False)
-
-            table = Table(title="homeval is up", show_header=False, title_justify="left")
-            table.add_row("feed", feed_url)
-            table.add_row("store", where)
-            table.add_row("logs", str(home / "logs"))
-            console.print(table)
+                interval = (
+                    settings.up_pipeline_interval_s if retrain_every is None else retrain_every
+                )
+                schedule = _start_platform(settings, supervisor, ready_timeout, interval, addresses)
+            addresses.add_row("store", where)
+            addresses.add_row("logs", str(home / "logs"))
+            console.print(addresses)
             console.print("Ctrl-C stops everything.")
             supervisor.watch()
         except KeyboardInterrupt:
@@ -94,6 +78,96 @@ def up(
             err_console.print(f"[bold red]error:[/] {exc}")
             code = 1
         finally:
+            if schedule is not None:
+                schedule.stop()
             supervisor.stop_all()
     console.print("stopped: no service left running")
     raise typer.Exit(code)
+
+
+def _start_feed(settings: Settings, supervisor: Supervisor, ready_timeout: float) -> str:
+    from homeval.launcher import url_answers
+    from homeval.local_platform import feed_service, is_local
+
+    feed_url = settings.feed_url.rstrip("/")
+    if url_answers(f"{feed_url}/health"):
+        console.print(f"[green]✓[/] feed already running at {feed_url}")
+    elif not is_local(feed_url):
+        fail(
+            f"the feed at {feed_url} does not answer, and homeval up only starts "
+            "a feed on this machine (HOMEVAL_FEED_URL=http://127.0.0.1:PORT)"
+        )
+    else:
+        with console.status("starting the feed simulator ..."):
+            supervisor.start_ready(feed_service(settings, ready_timeout))
+        console.print(f"[green]✓[/] feed simulator started at {feed_url}")
+    return feed_url
+
+
+def _start_platform(
+    settings: Settings,
+    supervisor: Supervisor,
+    ready_timeout: float,
+    interval: float,
+    addresses: Table,
+) -> PipelineSchedule | None:
+    """MLflow's UI, a model in production, the predictor, the web UI, the schedule."""
+    from homeval.local_platform import (
+        PipelineSchedule,
+        mlflow_service,
+        mlflow_ui_url,
+        predictor_service,
+        ui_service,
+        ui_url,
+    )
+
+    mlflow = mlflow_service(settings, ready_timeout)
+    if mlflow is not None:
+        with console.status("starting the MLflow UI ..."):
+            supervisor.start_ready(mlflow)
+        addresses.add_row("MLflow UI", mlflow_ui_url(settings))
+    else:
+        addresses.add_row("MLflow", settings.mlflow_tracking_uri)
+    _first_model(settings)
+    with console.status("starting the predictor ..."):
+        supervisor.start_ready(predictor_service(settings, ready_timeout))
+    console.print(f"[green]✓[/] predictor serving at {settings.predictor_url}")
+    with console.status("starting the web UI ..."):
+        supervisor.start_ready(ui_service(settings, ready_timeout))
+    model = f"{settings.predictor_url}/v1/models/{settings.model_name}"
+    addresses.add_row("web UI", ui_url(settings))
+    addresses.add_row("predictor", f"{model}:predict  {model}:explain")
+    addresses.add_row("metrics", f"{settings.predictor_url}/metrics  {ui_url(settings)}/metrics")
+    if interval <= 0:
+        return None
+    log_path = settings.home / "logs" / "pipeline.log"
+    schedule = PipelineSchedule(
+        interval, log_path, lambda outcome: console.print(f"[cyan]•[/] {outcome.summary()}")
+    )
+    schedule.start()
+    addresses.add_row("pipeline", f"runs every {interval:g} s, log {log_path}")
+    return schedule
+
+
+def _first_model(settings: Settings) -> None:
+    """Run the pipeline until a model holds the production alias (at once if one does)."""
+    from homeval.launcher import LaunchError
+    from homeval.local_platform import run_pipeline
+    from homeval.registry import production_model
+
+    current = production_model(settings)
+    if current is not None:
+        console.print(f"[green]✓[/] model v{current.version} is in production: serving it")
+        return
+    for attempt in range(1, settings.up_first_model_runs + 1):
+        console.print(f"running the pipeline to train a first model (run {attempt}) ...")
+        outcome = run_pipeline()  # progress on this terminal; Ctrl-C reaches it too
+        if not outcome.succeeded:
+            raise LaunchError(f"{outcome.summary()}; see the output above")
+        console.print(f"[cyan]•[/] {outcome.summary()}")
+        if production_model(settings) is not None:
+            return
+    raise LaunchError(
+        f"no model reached production after {settings.up_first_model_runs} pipeline runs: "
+        "the feed may not hold enough rows for the gates (see the summaries above)"
+    )

@@ -1,5 +1,5 @@
-"""``homeval up`` as a process: it fills the store, stops on Ctrl-C/SIGTERM leaving no child
-behind, and a second run resumes where the first stopped."""
+"""``homeval up --data-only`` as a process: it fills the store, stops on Ctrl-C/SIGTERM
+leaving no child behind, and a second run resumes where the first stopped."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.conftest import free_port
 from tests.datasource.server import running_feed
 
 pytestmark = pytest.mark.slow
-COMMAND = [sys.executable, "-c", "from homeval.cli import main; main()", "up"]
+COMMAND = [sys.executable, "-m", "homeval", "up", "--data-only"]
 
 
 def descendants(pid: int) -> set[int]:
