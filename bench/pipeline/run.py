@@ -133,6 +133,7 @@ class StepStats:
     finished: float | None = None
     status: str = "not run"
     peak_rss: int = 0
+    cpu_seconds: float = 0.0
 
     @property
     def seconds(self) -> float | None:
@@ -150,12 +151,16 @@ class RunStats:
     exit_code: int = 0
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    for p in [proc, *proc.children(recursive=True)]:
-        with suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
+def _tree_usage(proc: psutil.Process) -> tuple[int, float]:
+    """Resident memory and CPU seconds (user + system) of a process and its children."""
+    rss, cpu = 0, 0.0
+    with suppress(psutil.Error):
+        for p in [proc, *proc.children(recursive=True)]:
+            with suppress(psutil.Error):
+                rss += p.memory_info().rss
+                times = p.cpu_times()
+                cpu += times.user + times.system
+    return rss, cpu
 
 
 def run_pipeline(env: dict[str, str], log_path: Path) -> RunStats:
@@ -187,7 +192,9 @@ def run_pipeline(env: dict[str, str], log_path: Path) -> RunStats:
                     continue
                 if found:
                     step = stats.steps[found.group(1)]
-                    step.peak_rss = max(step.peak_rss, _tree_rss(kid))
+                    rss, cpu = _tree_usage(kid)
+                    step.peak_rss = max(step.peak_rss, rss)
+                    step.cpu_seconds = max(step.cpu_seconds, cpu)
             time.sleep(0.2)
 
     def read_stderr() -> None:
@@ -222,13 +229,19 @@ def gib(n: int) -> str:
 
 
 def table(stats: RunStats) -> list[str]:
-    rows = ["| step | status | wall time | peak RSS (step process tree) |", "|---|---|---|---|"]
+    rows = [
+        "| step | status | wall time | CPU time (user+sys) | peak RSS (step process tree) |",
+        "|---|---|---|---|---|",
+    ]
     for name, s in stats.steps.items():
         wall = f"{s.seconds:.1f} s" if s.seconds is not None else "-"
-        rows.append(f"| {name} | {s.status} | {wall} | {gib(s.peak_rss)} |")
+        cpu = f"{s.cpu_seconds:.1f} s" if s.cpu_seconds else "-"
+        rows.append(f"| {name} | {s.status} | {wall} | {cpu} | {gib(s.peak_rss)} |")
+    cpu = sum(s.cpu_seconds for s in stats.steps.values())
     rows.append(
         f"| **whole run** | exit {stats.exit_code} | **{stats.seconds:.1f} s** "
-        f"({stats.seconds / 60:.1f} min) | runner {gib(stats.runner_peak_rss)} |"
+        f"({stats.seconds / 60:.1f} min) | steps {cpu:.1f} s "
+        f"| runner {gib(stats.runner_peak_rss)} |"
     )
     return rows
 
