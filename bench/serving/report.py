@@ -32,7 +32,8 @@ def write_report(results: dict[str, Any], path: Path, argv: str = "") -> None:
         "Written by `bench/serving/run.py` (see its docstring). One run, same machine, same",
         "model size (LightGBM, 500 trees, 63 leaves, fitted on the real Realtor rows), 1 worker",
         "each, loopback, `wrk -t1` with `post.lua`; medians of "
-        f"{results['reps']} repetitions of {results['seconds']:g} s each.",
+        f"{results['reps']} repetitions of {results['seconds']:g} s each, taken on each server",
+        "in turn (all servers up, one measured at a time) so they meet the same load.",
         "",
         f"- started {results['started']}; {results['cpus']} CPUs shared with other work;",
         f"  1-minute load average {results['load_before']} before, {results['load_after']} after"

@@ -6,9 +6,10 @@ each, loopback, wrk with a Lua script for the POST bodies.
     .venv/bin/python bench/serving/prepare.py
     .venv/bin/python bench/serving/run.py  # writes bench/serving/RESULTS.md
 
-Each server is started alone (the others stopped), checked for correct answers, warmed
-up, then measured at 1-row and 100-row bodies, concurrency 1, 8 and 32, ``--reps`` times
-each; the table shows medians (requests/s, rows/s, p50, p99) and the machine's load.
+All servers are started and checked for correct answers first; then every measurement
+(1-row and 100-row bodies, concurrency 1, 8 and 32, ``--reps`` times) is taken on each
+server in turn, so all of them meet the same load on a shared machine; the table shows
+medians (requests/s, rows/s, p50, p99) and the machine's load.
 Explain is measured on homeval's predictor only (no peer explains): KServe's own
 ``request_explain_seconds`` histogram gives the server time per 1-row explain.
 """
@@ -287,52 +288,54 @@ def main() -> None:
         "servers": {s.name: s.label for s in chosen},
     }
     runs: list[dict[str, object]] = results["runs"]  # type: ignore[assignment]
-    for server in chosen:
-        print(f"== {server.name} (load {load()})", flush=True)
-        server.start(WORK / f"{server.name}.log")
-        try:
+    try:
+        # all servers up at once (idle ones cost nothing), then each measurement is taken
+        # on every server in turn, so they share the machine's load conditions
+        for server in chosen:
+            print(f"== starting {server.name} (load {load()})", flush=True)
+            server.start(WORK / f"{server.name}.log")
             got = check(server)
             worst = max(abs(g - e) / e for g, e in zip(got, expected, strict=True))
-            same_model = server.name != "kserve-ct"
             print(f"   answers: worst relative difference to the model {worst:.2e}", flush=True)
-            if same_model and worst > 1e-6:
+            if server.name != "kserve-ct" and worst > 1e-6:
                 raise RuntimeError(f"{server.name} does not give the model's prices ({worst})")
             results[f"check_{server.name}"] = worst
-            for rows in (1, 100):
-                body = BODIES / f"{server.body}_{rows}.json"
-                wrk(server.url, body, 8, 2.0)  # warm-up
-                for connections in levels:
-                    for rep in range(args.reps):
-                        measured = wrk(server.url, body, connections, args.seconds)
-                        run = {"server": server.name, "rows": rows, "c": connections, "rep": rep,
-                               "load": load(), **measured}  # fmt: skip
-                        runs.append(run)
-                        print(f"   {rows:>3} rows c{connections:<3} rep {rep}: "
-                              f"{measured['rps']:8.1f} req/s p50 {measured['p50_ms']:.2f} ms "
-                              f"p99 {measured['p99_ms']:.2f} ms errors {measured['errors']:.0f}",
-                              flush=True)  # fmt: skip
-            if server.name == "homeval":
-                explain_url = server.url.replace(":predict", ":explain")
-                base = f"http://127.0.0.1:{server.port}"
-                body = BODIES / "listings_1.json"
-                wrk(explain_url, body, 1, 2.0)
+        for rows in (1, 100):
+            for server in chosen:
+                wrk(server.url, BODIES / f"{server.body}_{rows}.json", 8, 2.0)  # warm-up
+            for connections in levels:
                 for rep in range(args.reps):
-                    before = metric_sum(base, "request_explain_seconds")
-                    whole = metric_sum(base, "homeval_predictor_request_seconds", "explain")
-                    measured = wrk(explain_url, body, 1, args.seconds)
-                    after = metric_sum(base, "request_explain_seconds")
-                    whole_after = metric_sum(base, "homeval_predictor_request_seconds", "explain")
-                    step_ms = 1e3 * (after[0] - before[0]) / max(1.0, after[1] - before[1])
-                    model_ms = (
-                        1e3 * (whole_after[0] - whole[0]) / max(1.0, whole_after[1] - whole[1])
-                    )
-                    runs.append({"server": "homeval-explain", "rows": 1, "c": 1, "rep": rep,
-                                 "load": load(), "explain_step_ms": step_ms,
-                                 "model_call_ms": model_ms, **measured})  # fmt: skip
-                    print(f"   explain 1 row rep {rep}: explain step {step_ms:.2f} ms, whole "
-                          f"model call {model_ms:.2f} ms, p50 {measured['p50_ms']:.2f} ms",
-                          flush=True)  # fmt: skip
-        finally:
+                    for server in chosen:
+                        body = BODIES / f"{server.body}_{rows}.json"
+                        measured = wrk(server.url, body, connections, args.seconds)
+                        runs.append({"server": server.name, "rows": rows, "c": connections,
+                                     "rep": rep, "load": load(), **measured})  # fmt: skip
+                        print(f"   {server.name:<14} {rows:>3} rows c{connections:<3} rep {rep}: "
+                              f"{measured['rps']:8.1f} req/s p50 {measured['p50_ms']:.2f} ms "
+                              f"p99 {measured['p99_ms']:.2f} ms errors {measured['errors']:.0f}"
+                              f" (load {load()})", flush=True)  # fmt: skip
+        ours = [s for s in chosen if s.name == "homeval"]
+        for server in ours:
+            explain_url = server.url.replace(":predict", ":explain")
+            base = f"http://127.0.0.1:{server.port}"
+            body = BODIES / "listings_1.json"
+            wrk(explain_url, body, 1, 2.0)
+            for rep in range(args.reps):
+                before = metric_sum(base, "request_explain_seconds")
+                whole = metric_sum(base, "homeval_predictor_request_seconds", "explain")
+                measured = wrk(explain_url, body, 1, args.seconds)
+                after = metric_sum(base, "request_explain_seconds")
+                whole_after = metric_sum(base, "homeval_predictor_request_seconds", "explain")
+                step_ms = 1e3 * (after[0] - before[0]) / max(1.0, after[1] - before[1])
+                model_ms = 1e3 * (whole_after[0] - whole[0]) / max(1.0, whole_after[1] - whole[1])
+                runs.append({"server": "homeval-explain", "rows": 1, "c": 1, "rep": rep,
+                             "load": load(), "explain_step_ms": step_ms,
+                             "model_call_ms": model_ms, **measured})  # fmt: skip
+                print(f"   explain 1 row rep {rep}: explain step {step_ms:.2f} ms, whole "
+                      f"model call {model_ms:.2f} ms, p50 {measured['p50_ms']:.2f} ms",
+                      flush=True)  # fmt: skip
+    finally:
+        for server in chosen:
             server.stop()
     results["load_after"] = load()
     (WORK / "results.json").write_text(json.dumps(results, indent=2))
