@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from pathlib import Path
 
 import httpx
 import orjson
@@ -123,3 +124,31 @@ def test_the_fast_route_answers_exactly_as_kserves_route(
             assert got[1]["error"].split(":")[0] == expected[1]["error"].split(":")[0]  # type: ignore[index]
         else:
             assert got == expected, (verb, content)
+
+
+def test_a_local_model_folder_is_served_too(registry: Registry, tmp_path: Path) -> None:
+    """HOMEVAL_PREDICTOR_MODEL_URI may name a folder (an MLflow model directory)."""
+    import mlflow
+
+    registry.use()
+    folder = mlflow.artifacts.download_artifacts(
+        artifact_uri="models:/house-price/1", dst_path=str(tmp_path / "model")
+    )
+    server = PredictorServer(Settings(predictor_model_uri=folder, predictor_versions="none"))
+    assert server.watcher.poll() is True
+    pricer = server.main_slot.pricer
+    assert pricer.version is None
+    assert pricer.forest is not None
+    assert server.watcher.poll() is False  # a folder does not move: nothing to reload
+    rows = sample(registry.listings, 5, seed=24)
+    reference = load_pricer("models:/house-price/1")
+    model = server.registered_models.get_model("house-price")
+    assert isinstance(model, HousePriceModel)
+    answer = model.postprocess(model.predict(model.preprocess({"instances": rows})))
+    assert (
+        answer["predictions"]
+        == reference.prices(  # type: ignore[index]
+            [model.preprocess({"instances": [r]}).records[0] for r in rows]
+        ).tolist()
+    )
+    assert answer["model_version"] is None  # type: ignore[index]
