@@ -18,7 +18,7 @@ AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.synced
 DAGS := pipelines/dags
 
-.PHONY: help install up test lint format typecheck unit system-deps clean airflow-env airflow-lock dag-test dag-run deploy-check bench-ingest
+.PHONY: help install up test lint format typecheck unit system-deps clean airflow-env airflow-lock dag-test dag-run deploy-check bench-ingest bench-serving
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,11 @@ up: install  ## start the whole platform locally (Ctrl-C stops it)
 
 bench-ingest: install  ## ingest speed: homeval's COPY vs pandas to_sql (writes bench/ingest/RESULTS.md)
 	$(PY) bench/ingest/run.py --datagen --write bench/ingest/RESULTS.md
+
+bench-serving: install system-deps  ## predictor vs MLServer, mlflow serve, plain KServe (writes bench/serving/RESULTS.md)
+	bench/serving/setup_peers.sh
+	$(PY) bench/serving/prepare.py
+	$(PY) bench/serving/run.py
 
 system-deps:  ## Debian packages the tests use (prometheus, chromium, wrk)
 	scripts/install-system-deps.sh
