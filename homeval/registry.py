@@ -2,9 +2,11 @@
 
 The best candidate of a training run is registered as a new version of ``house-price``.
 It takes the ``production`` alias only if it beats the current production model on the
-*same* hold-out — the test properties of this run, which neither model trained on
-(splits are fixed per property).  Otherwise the champion keeps serving.  Every decision,
-either way, is written to ``trainlogs`` with both models' numbers.
+*same fresh* hold-out: the test properties (which neither model trained on: splits are
+fixed per property) among the listings that arrived after the champion was trained —
+the market the next prediction will be made in.  When too few such listings exist, the
+whole test part is used.  Otherwise the champion keeps serving.  Every decision, either
+way, is written to ``trainlogs`` with both models' numbers.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from typing import Any, Final
 from homeval.packaging import ResolvedModel, load_price_model, resolve
 from homeval.settings import Settings
 from homeval.store import Store
-from homeval.training import CANDIDATE_TAG, TrainResult, holdout
+from homeval.training import CANDIDATE_TAG, CLEAN_MAX_ID_TAG, TrainResult, holdout
 
 log = logging.getLogger(__name__)
 
 PRODUCTION_SINCE_TAG: Final = "homeval.production_since"
+MIN_FRESH_HOLDOUT: Final = 200
+"""Fewer fresh test listings than this and the comparison uses the whole test part."""
 
 
 @dataclass
@@ -85,7 +89,12 @@ def promote(
     for name, value in best.metrics.items():
         client.set_model_version_tag(settings.model_name, version, f"test_{name}", f"{value:.6g}")
 
-    test = holdout(store, settings, trained.clean_max_id)
+    test, scope = holdout(store, settings, trained.clean_max_id), "hold-out"
+    seen_by_champion = _clean_max_id(client, champion.run_id) if champion else None
+    if seen_by_champion is not None:
+        fresh = test[test["id"] > seen_by_champion]
+        if len(fresh) >= MIN_FRESH_HOLDOUT:
+            test, scope = fresh.reset_index(drop=True), "fresh hold-out"
     challenger = load_price_model(f"models:/{settings.model_name}/{version}", client)
     challenger_metrics = price_metrics(test["price"], challenger.predict(test))
 
@@ -105,7 +114,7 @@ def promote(
             promoted = new < old
             verdict = "beats" if promoted else "does not beat"
             reason = (
-                f"v{version} {verdict} champion v{champion.version} on {len(test)} hold-out "
+                f"v{version} {verdict} champion v{champion.version} on {len(test)} {scope} "
                 f"listings: {metric} {new:.4f} vs {old:.4f}"
             )
     if promoted:
@@ -137,3 +146,14 @@ def promote(
         pipeline_run=pipeline_run,
     )
     return decision
+
+
+def _clean_max_id(client: Any, run_id: str | None) -> int | None:
+    """The last clean row a model's training run saw (recorded as a run tag)."""
+    if not run_id:
+        return None
+    try:
+        value = client.get_run(run_id).data.tags.get(CLEAN_MAX_ID_TAG)
+    except Exception:  # an unreadable run: compare on the whole test part
+        return None
+    return int(value) if value and value.isdigit() else None

@@ -99,3 +99,22 @@ def test_train_then_promote_then_defend(store: Store, settings: Settings) -> Non
     loaded = load_price_model(f"models:/{settings.model_name}@{settings.model_alias}")
     some = store.read_frame(clean_houses.select().limit(5))
     assert np.isfinite(loaded.predict(some)).all()
+
+
+def test_after_a_market_move_the_challenger_wins_on_fresh_listings(settings: Settings) -> None:
+    """Prices doubled: the champion is judged where it will be used, on new listings."""
+    from homeval.datagen import generate
+    from homeval.schema import parse_frame
+
+    store = Store.from_settings(settings)
+    store.init()
+    store.ingest_batch(parse_frame(generate(12_000, seed=1)), batch_id="before")
+    process_new(store)
+    first = promote(train_candidates(store, settings), store, settings)
+    assert first.promoted
+    store.ingest_batch(parse_frame(generate(12_000, seed=2, price_shift=1.0)), batch_id="after")
+    process_new(store)
+    second = promote(train_candidates(store, settings), store, settings)
+    assert second.promoted, second.reason
+    assert "fresh hold-out" in second.reason
+    assert second.challenger_metrics["n"] < 12_000 * 0.25  # only listings v1 never saw
