@@ -136,7 +136,12 @@ class HousePriceModel(Model):
             if any(isinstance(v, list) for v in data):
                 raise RequestError(f"input {tensor.name}: give a flat list, shape [n]")
             if tensor.datatype == "BYTES":
-                data = [v.decode() if isinstance(v, bytes) else v for v in data]
+                try:
+                    data = [v.decode() if isinstance(v, bytes) else v for v in data]
+                except UnicodeDecodeError:
+                    raise RequestError(f"input {tensor.name}: not UTF-8 text") from None
+            if tensor.name in columns:
+                raise RequestError(f"input {tensor.name} is given twice")
             columns[tensor.name] = data
         instances = columns_to_instances(columns, max_instances=self.max_instances)
         records = parse_instances(instances, max_instances=self.max_instances)

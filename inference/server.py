@@ -22,7 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, ORJSONResponse
 from kserve import ModelServer
-from kserve.errors import InvalidInput, ModelNotFound, ModelNotReady
+from kserve.errors import InferenceError, InvalidInput, ModelNotFound, ModelNotReady
 from kserve.protocol.rest.server import RESTServer
 
 from homeval.pricing import Pricer
@@ -127,6 +127,9 @@ class HomevalRESTServer(RESTServer):
             return answer(request, 500, "internal", f"internal error: {type(exc).__name__}")
 
         app.add_exception_handler(InvalidInput, invalid_input)
+        # homeval's model never raises InferenceError; KServe does, while decoding a binary
+        # v2 body it cannot read (e.g. BYTES that are not UTF-8): the caller's mistake
+        app.add_exception_handler(InferenceError, invalid_input)
         app.add_exception_handler(RequestValidationError, invalid_body)
         app.add_exception_handler(ModelNotReady, not_ready)
         app.add_exception_handler(ModelNotFound, not_found)

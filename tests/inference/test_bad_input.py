@@ -130,6 +130,9 @@ def test_a_body_that_is_not_json_is_400(
         ({"inputs": [{"name": "state", "shape": [1], "datatype": "BYTES"}]}, "data"),
         ({"inputs": "state"}, "inputs"),
         ({"inputs": []}, "no inputs"),
+        ({"inputs": [{"name": "state", "shape": [1], "datatype": "BYTES", "data": ["CT"]},
+                     {"name": "state", "shape": [1], "datatype": "BYTES", "data": ["NY"]}]},
+         "given twice"),
     ],
 )  # fmt: skip
 def test_v2_mistakes_are_400(client: httpx.Client, body: dict[str, Any], message: str) -> None:
@@ -244,3 +247,29 @@ def test_generated_v2_payloads_are_answered_200_or_400(client: httpx.Client, bod
 def test_random_bytes_are_answered_400(client: httpx.Client, content: bytes) -> None:
     response = client.post(PREDICT, content=content, headers={"content-type": "application/json"})
     check_answer(response)
+
+
+def test_binary_v2_text_that_is_not_utf8_is_400(client: httpx.Client) -> None:
+    header = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "state",
+                    "shape": [1],
+                    "datatype": "BYTES",
+                    "parameters": {"binary_data_size": 6},
+                }
+            ]
+        }
+    ).encode()
+    raw = (2).to_bytes(4, "little") + b"\xff\xfe"
+    response = client.post(
+        INFER,
+        content=header + raw,
+        headers={
+            "content-type": "application/octet-stream",
+            "inference-header-content-length": str(len(header)),
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert "using UTF-8" in response.json()["error"]
