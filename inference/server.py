@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import struct
 import warnings
 from importlib import metadata
 from typing import Any
@@ -46,6 +47,21 @@ def _endpoint(path: str) -> str:
     if path.endswith("/infer"):
         return "infer"
     return "other"
+
+
+_DECODERS = ("kserve.protocol.infer_type", "kserve.protocol.dataplane")
+
+
+def _raised_decoding_the_request(exc: BaseException) -> bool:
+    """True when KServe's body decoding (binary v2 tensors and the like) raised a plain
+    Python error before any homeval code ran: a malformed request, not a server fault."""
+    modules = []
+    frame = exc.__traceback__
+    while frame is not None:
+        modules.append(str(frame.tb_frame.f_globals.get("__name__", "")))
+        frame = frame.tb_next
+    ours = any(m.startswith("homeval") or m == "inference.model" for m in modules)
+    return not ours and any(m in _DECODERS for m in modules)
 
 
 class HomevalRESTServer(RESTServer):
@@ -123,6 +139,9 @@ class HomevalRESTServer(RESTServer):
             return answer(request, 404, "not_found", str(exc))
 
         async def internal(request: Request, exc: Exception) -> JSONResponse:
+            if _raised_decoding_the_request(exc):
+                message = f"the request body cannot be decoded: {type(exc).__name__}: {exc}"
+                return answer(request, 400, "invalid_input", message)
             log.error("500 on %s", request.url.path, exc_info=exc)
             return answer(request, 500, "internal", f"internal error: {type(exc).__name__}")
 
@@ -134,6 +153,12 @@ class HomevalRESTServer(RESTServer):
         app.add_exception_handler(ModelNotReady, not_ready)
         app.add_exception_handler(ModelNotFound, not_found)
         app.add_exception_handler(Exception, internal)
+        # Starlette re-raises whatever reaches its Exception handler (uvicorn then logs a
+        # stack trace even when the answer was a 400); the usual error types are handled
+        # one level in, where a handled error stays handled
+        for kind in (ValueError, TypeError, LookupError, ArithmeticError, AttributeError,
+                     struct.error):  # fmt: skip
+            app.add_exception_handler(kind, internal)
 
 
 class PredictorServer(ModelServer):

@@ -273,3 +273,34 @@ def test_binary_v2_text_that_is_not_utf8_is_400(client: httpx.Client) -> None:
     )
     assert response.status_code == 400, response.text
     assert "using UTF-8" in response.json()["error"]
+
+
+binary_tensor = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["state", "bed", "city", "zip_code", "x"]),
+        "shape": st.lists(st.integers(-1, 4), min_size=0, max_size=2),
+        "datatype": st.sampled_from(["BYTES", "FP64", "FP32", "INT64", "BOOL", "UINT8", "XYZ"]),
+        "parameters": st.fixed_dictionaries({"binary_data_size": st.integers(-2, 40)}),
+    }
+)
+
+
+@settings(FUZZ, max_examples=400)
+@given(
+    tensors=st.lists(binary_tensor, min_size=0, max_size=3),
+    raw=st.binary(max_size=80),
+    lie=st.integers(-3, 3),
+)
+def test_generated_binary_v2_payloads_are_answered_200_or_400(
+    client: httpx.Client, tensors: list[dict[str, Any]], raw: bytes, lie: int
+) -> None:
+    header = json.dumps({"inputs": tensors}).encode()
+    response = client.post(
+        INFER,
+        content=header + raw,
+        headers={
+            "content-type": "application/octet-stream",
+            "inference-header-content-length": str(max(0, len(header) + lie)),
+        },
+    )
+    check_answer(response)
