@@ -146,7 +146,7 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             raise ValueError("ListingEncoder needs the log prices to fit")
         frame = _frame(X)
         log_price = np.asarray(y, dtype="float64")
-        self.tables_ = _fit_tables(frame, log_price)
+        self.tables_ = _fit_tables(frame, log_price, _keys(frame))
         dates = pd.to_datetime(frame["prev_sold_date"], errors="coerce")
         latest = dates.max()
         self.reference_date_ = latest.date() if not pd.isna(latest) else date(2000, 1, 1)
@@ -162,13 +162,17 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         log_price = np.asarray(y, dtype="float64")
         self.fit(frame, log_price)
         out = self.transform(frame)
+        keys = _keys(frame)
         folds = _property_folds(frame, self.n_folds, self.random_state)
         for fold in range(self.n_folds):
             held = folds == fold
             if not held.any() or held.all():
                 continue
-            tables = _fit_tables(frame.loc[~held], log_price[~held])
-            out.loc[held, _ENCODED] = _encode_location(frame.loc[held], tables, self.smoothing)
+            kept = {level: key[~held] for level, key in keys.items()}
+            tables = _fit_tables(frame.loc[~held], log_price[~held], kept)
+            out.loc[held, _ENCODED] = _encode_location(
+                tables, self.smoothing, {level: key[held] for level, key in keys.items()}
+            )
         return _derive(out)
 
     # --- encoding ------------------------------------------------------------------------
@@ -188,7 +192,7 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             "float64"
         ) / 365.25
         out["zip_number"] = pd.to_numeric(frame["zip_code"], errors="coerce").astype("float64")
-        out[_ENCODED] = _encode_location(frame, self.tables_, self.smoothing)
+        out[_ENCODED] = _encode_location(self.tables_, self.smoothing, _keys(frame))
         return _derive(out)[list(FEATURES)]
 
     def encode_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -288,19 +292,24 @@ def _frame(X: Any) -> pd.DataFrame:
 
 
 def _keys(frame: pd.DataFrame) -> dict[str, pd.Series]:
-    state = frame["state"].astype(object).where(frame["state"].notna(), None)
-    city = [city_key(s, c) for s, c in zip(state, frame["city"], strict=True)]
-    zip_code = frame["zip_code"].astype(object).where(frame["zip_code"].notna(), None)
+    """The lookup key of each row at each level (None where absent), computed once per frame."""
+
+    def present(column: str) -> pd.Series:
+        values = frame[column].astype(object)
+        return values.where(values.notna(), None)
+
+    state = present("state")
+    pairs: dict[tuple[Any, Any], str | None] = {}  # few distinct (state, city): key each once
+    city = [
+        pairs[pair] if pair in pairs else pairs.setdefault(pair, city_key(*pair))
+        for pair in zip(state, frame["city"], strict=True)
+    ]
     return {
         "state": state,
         "city": pd.Series(city, index=frame.index, dtype=object),
-        "zip": zip_code,
+        "zip": present("zip_code"),
+        "broker": present("brokered_by"),
     }
-
-
-def _broker_keys(frame: pd.DataFrame) -> pd.Series:
-    broker = frame["brokered_by"]
-    return broker.astype(object).where(broker.notna(), None)
 
 
 def _log_per(frame: pd.DataFrame, column: str, log_price: np.ndarray) -> np.ndarray:
@@ -312,7 +321,9 @@ def _log_per(frame: pd.DataFrame, column: str, log_price: np.ndarray) -> np.ndar
     return out
 
 
-def _fit_tables(frame: pd.DataFrame, log_price: np.ndarray) -> dict[str, Any]:
+def _fit_tables(
+    frame: pd.DataFrame, log_price: np.ndarray, keys: Mapping[str, pd.Series]
+) -> dict[str, Any]:
     """Per level and key: (sum, count) of each target in ``_TARGETS`` order."""
     targets = {
         "price": np.where(np.isfinite(log_price), log_price, np.nan),
@@ -329,7 +340,7 @@ def _fit_tables(frame: pd.DataFrame, log_price: np.ndarray) -> dict[str, Any]:
         columns[f"{name}_n"] = ok.astype("float64")
     tables: dict[str, Any] = {"global": tuple(means)}
     sums = pd.DataFrame(columns, index=frame.index)
-    for level, key in [*_keys(frame).items(), ("broker", _broker_keys(frame))]:
+    for level, key in keys.items():
         grouped = sums[key.notna().to_numpy()].groupby(key.dropna().to_numpy()).sum()
         tables[level] = {
             str(k): tuple(float(v) for v in row)
@@ -350,14 +361,14 @@ def _lookup(table: Mapping[str, tuple[float, ...]], keys: pd.Series) -> np.ndarr
     return out
 
 
-def _encode_location(frame: pd.DataFrame, tables: dict[str, Any], m: float) -> np.ndarray:
+def _encode_location(tables: dict[str, Any], m: float, keys: Mapping[str, pd.Series]) -> np.ndarray:
     """Vectorised twin of ``ListingEncoder._location`` and ``_broker``."""
-    n = len(frame)
+    n = len(keys["state"])
     priors = [np.full(n, prior) for prior in tables["global"]]
     columns: list[np.ndarray] = []
     rows = np.full((n, 2 * len(_TARGETS)), np.nan)
-    for level, key in _keys(frame).items():
-        rows = _lookup(tables[level], key)
+    for level in _LEVELS:
+        rows = _lookup(tables[level], keys[level])
         seen = ~np.isnan(rows[:, 1])
         priors = [
             np.where(seen, (rows[:, 2 * t] + m * prior) / (rows[:, 2 * t + 1] + m), prior)
@@ -365,7 +376,7 @@ def _encode_location(frame: pd.DataFrame, tables: dict[str, Any], m: float) -> n
         ]
         columns += priors
     columns.append(np.where(np.isnan(rows[:, 1]), 0.0, np.log1p(rows[:, 1])))  # zip listings
-    broker = _lookup(tables["broker"], _broker_keys(frame))
+    broker = _lookup(tables["broker"], keys["broker"])
     prior = tables["global"][0]
     seen = ~np.isnan(broker[:, 1])
     columns.append(np.where(seen, (broker[:, 0] + m * prior) / (broker[:, 1] + m), prior))

@@ -22,11 +22,25 @@ _DESCRIPTION: Final = ("state", "city", "zip_code", "bed", "bath", "house_size",
 _LISTING: Final = ("status", "price", "prev_sold_date", *_DESCRIPTION)
 
 
+_NUMERIC: Final = frozenset({"price", "bed", "bath", "house_size", "acre_lot"})
+
+
 def _hash_columns(frame: pd.DataFrame, columns: list[str], salt: str) -> np.ndarray:
-    # a printable stand-in for missing values: pandas' string hashing stops at a NUL byte
-    parts = [frame[c].astype("string").fillna("<NA>") for c in columns]
-    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
-    hashed = pd.util.hash_pandas_object(salt + joined, index=False)
+    """A 64-bit hash per row of ``columns``, stable across processes and batches.
+
+    Values are put in one canonical form first (numbers as float64, everything else as
+    text or None), so a listing hashes the same whichever batch or dtype it came in.
+    """
+    canonical = {"salt": np.full(len(frame), salt, dtype=object)}
+    for name in columns:
+        column = frame[name]
+        if name in _NUMERIC:
+            canonical[name] = pd.to_numeric(column, errors="coerce").astype("float64").to_numpy()
+        else:
+            values = column.astype(str).to_numpy(dtype=object)
+            values[column.isna().to_numpy()] = None
+            canonical[name] = values
+    hashed = pd.util.hash_pandas_object(pd.DataFrame(canonical), index=False)
     return hashed.to_numpy()
 
 
