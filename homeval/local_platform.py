@@ -131,14 +131,19 @@ class PipelineOutcome:
 
 
 def run_pipeline(
+    log_path: Path,
     stderr: IO[str] | int | None = None,
     *,
     new_session: bool = False,
     on_start: Callable[[subprocess.Popen[str]], None] | None = None,
 ) -> PipelineOutcome:
-    """``homeval pipeline run --json`` as a child; its last stdout line is the result."""
+    """``homeval pipeline run --json`` as a child; its last stdout line is the result.
+
+    The steps' logs go to ``log_path``; ``stderr`` gets the step-by-step progress.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with subprocess.Popen(
-        [*HOMEVAL, "pipeline", "run", "--json"],
+        [*HOMEVAL, "pipeline", "run", "--json", "--log", str(log_path)],
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,
@@ -182,8 +187,9 @@ class PipelineSchedule:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
-            with self.log_path.open("a") as log_file:
-                outcome = run_pipeline(log_file, new_session=True, on_start=self._started)
+            outcome = run_pipeline(
+                self.log_path, subprocess.DEVNULL, new_session=True, on_start=self._started
+            )
             self._current = None
             if not self._stop.is_set():
                 self.report(outcome)

@@ -8,6 +8,7 @@ exit code is 0 when the pipeline succeeded (trained or skipped) and 1 when it fa
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,9 @@ def run_command(
     min_clean_rows: int = _MIN_ROWS,
     min_teacher_share: float = _TEACHER,
     drift_share_threshold: float = _DRIFT,
+    log: Path = typer.Option(
+        None, help="Append the steps' logs to this file instead of the terminal."
+    ),
 ) -> None:
     """Run the whole pipeline on this machine with KFP's local runner."""
     from pipelines.local_run import TASKS, run_locally
@@ -73,17 +77,28 @@ def run_command(
     arguments = _arguments(
         collect_max_batches, min_clean_rows, min_teacher_share, drift_share_threshold
     )
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-    ) as progress:
+    try:
+        log_file = log.open("a", encoding="utf-8") if log is not None else None
+    except OSError as exc:
+        fail(f"cannot write the log {log}: {exc}")
+    with (
+        log_file or nullcontext(),
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+        ) as progress,
+    ):
         rows = {name: progress.add_task(f"{name}: waiting", total=1, start=False) for name in TASKS}
 
         def on_line(line: str) -> None:
-            progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            if log_file is not None:
+                log_file.write(line + "\n")
+                log_file.flush()
+            else:
+                progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
         def on_task(task: str, status: str) -> None:
             if task not in rows:

@@ -160,10 +160,11 @@ def _first_model(settings: Settings) -> None:
         console.print(f"[green]✓[/] model v{current.version} is in production: serving it")
         return
     for attempt in range(1, settings.up_first_model_runs + 1):
-        console.print(f"running the pipeline to train a first model (run {attempt}) ...")
-        outcome = run_pipeline()  # progress on this terminal; Ctrl-C reaches it too
+        log_path = settings.home / "logs" / "pipeline.log"
+        console.print(f"training a first model: pipeline run {attempt} (step logs: {log_path})")
+        outcome = run_pipeline(log_path)  # progress on this terminal; Ctrl-C reaches it too
         if not outcome.succeeded:
-            raise LaunchError(f"{outcome.summary()}; see the output above")
+            raise LaunchError(f"{outcome.summary()}; see {log_path}")
         console.print(f"[cyan]•[/] {outcome.summary()}")
         if production_model(settings) is not None:
             return

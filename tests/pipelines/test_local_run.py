@@ -163,6 +163,17 @@ def test_thresholds_given_on_the_command_line_reach_the_gates(feed_env: dict[str
     assert "drift: not run" in stderr
 
 
+def test_step_logs_can_go_to_a_file(feed_env: dict[str, str], tmp_path: Path) -> None:
+    """How `homeval up` runs it: progress on the terminal, the steps' chatter in a file."""
+    log = tmp_path / "logs" / "pipeline.log"
+    log.parent.mkdir()
+    code, _, stderr = run_pipeline(feed_env, "--min-clean-rows", "999999", "--log", str(log))
+    assert code == 0, stderr[-3000:]
+    assert "Executing task 'collect'" in log.read_text()
+    assert "Executing task" not in stderr
+    assert "collect: success" in stderr
+
+
 def test_bad_thresholds_exit_2_before_running() -> None:
     done = subprocess.run(
         [HOMEVAL, "pipeline", "run", "--json", "--min-teacher-share", "2"],
