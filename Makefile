@@ -18,7 +18,7 @@ AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.synced
 DAGS := pipelines/dags
 
-.PHONY: help install up test lint format typecheck unit system-deps clean airflow-env airflow-lock dag-test dag-run deploy-check bench-ingest bench-serving
+.PHONY: docs help install up test lint format typecheck unit system-deps clean airflow-env airflow-lock dag-test dag-run deploy-check bench-ingest bench-serving
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ deploy-check: install  ## offline cluster checks: manifests, Argo CD, workflows,
 test: install airflow-env system-deps lint typecheck  ## everything CI runs
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 	$(AIRFLOW_VENV)/bin/pytest tests/dags
+
+docs: install  ## regenerate the generated parts of the README (settings table)
+	$(PY) -m homeval.settings_table README.md
 
 clean:  ## remove local state and virtualenvs
 	rm -rf .homeval $(VENV) $(AIRFLOW_VENV) .mypy_cache .ruff_cache .pytest_cache

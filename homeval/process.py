@@ -204,4 +204,4 @@ def _read_raw(conn: sa.Connection, *, after_id: int, limit: int) -> pd.DataFrame
         .limit(limit)
     )
     result = conn.execute(query)
-    return pd.DataFrame(result.fetchall(), columns=[str(k) for k in result.keys()])
+    return pd.DataFrame(result.fetchall(), columns=list(map(str, result.keys())))

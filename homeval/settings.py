@@ -64,13 +64,15 @@ class Settings(BaseSettings):
 
     # --- the feed simulator (server side) ----------------------------------------------
     datasource_host: str = Field(default=_LOOPBACK, description="Feed simulator bind address.")
-    datasource_port: int = Field(default=8085, ge=1, le=65535)
+    datasource_port: int = Field(default=8085, ge=1, le=65535, description="Feed simulator port.")
     datasource_csv: Path | None = Field(
         default=None,
         description="Serve rows from this CSV (Kaggle realtor-data, 10 or 12 columns); "
         "empty means the built-in generator.",
     )
-    datasource_batch_size: int = Field(default=5_000, ge=1, le=1_000_000)
+    datasource_batch_size: int = Field(
+        default=5_000, ge=1, le=1_000_000, description="Rows in one feed batch."
+    )
     datasource_batches: int = Field(
         default=200, ge=1, description="Batches a group holds with the built-in generator."
     )
@@ -115,21 +117,33 @@ class Settings(BaseSettings):
         default="",
         description="Artifact location of new experiments; empty means HOMEVAL_HOME/mlartifacts.",
     )
-    mlflow_experiment: str = Field(default="homeval")
+    mlflow_experiment: str = Field(default="homeval", description="MLflow experiment of all runs.")
     mlflow_s3_endpoint_url: str = Field(
-        default="", validation_alias=_alias("mlflow_s3_endpoint_url", "MLFLOW_S3_ENDPOINT_URL")
+        default="",
+        validation_alias=_alias("mlflow_s3_endpoint_url", "MLFLOW_S3_ENDPOINT_URL"),
+        description="S3 endpoint of MLflow's artifacts (MinIO on a cluster).",
     )
     aws_access_key_id: SecretStr | None = Field(
-        default=None, validation_alias=_alias("aws_access_key_id", "AWS_ACCESS_KEY_ID")
+        default=None,
+        validation_alias=_alias("aws_access_key_id", "AWS_ACCESS_KEY_ID"),
+        description="S3 credentials for the artifacts (from a Secret).",
     )
     aws_secret_access_key: SecretStr | None = Field(
-        default=None, validation_alias=_alias("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY")
+        default=None,
+        validation_alias=_alias("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
+        description="S3 credentials for the artifacts (from a Secret).",
     )
-    mlflow_ui_port: int = Field(default=5000, ge=1, le=65535)
+    mlflow_ui_port: int = Field(
+        default=5000, ge=1, le=65535, description="Port of the MLflow UI `homeval up` starts."
+    )
 
     # --- model and gates ----------------------------------------------------------------
-    model_name: str = Field(default="house-price", min_length=1)
-    model_alias: str = Field(default="production", min_length=1)
+    model_name: str = Field(
+        default="house-price", min_length=1, description="Registered model name in MLflow."
+    )
+    model_alias: str = Field(
+        default="production", min_length=1, description="Alias of the model that serves."
+    )
     min_clean_rows: int = Field(default=20_000, ge=0, description="Gate: clean rows to train.")
     min_teacher_share: Fraction = Field(
         default=0.8, description="Gate: share of feed (teacher) rows needed to train."
@@ -174,8 +188,8 @@ class Settings(BaseSettings):
     kfp_host: str = Field(default="", description="KFP API for `pipeline submit`.")
 
     # --- predictor ----------------------------------------------------------------------
-    predictor_host: str = Field(default=_LOOPBACK)
-    predictor_port: int = Field(default=8080, ge=1, le=65535)
+    predictor_host: str = Field(default=_LOOPBACK, description="Predictor bind address.")
+    predictor_port: int = Field(default=8080, ge=1, le=65535, description="Predictor port.")
     predictor_url: str = Field(
         default="", description="Where clients reach the predictor; empty means host:port."
     )
@@ -185,7 +199,9 @@ class Settings(BaseSettings):
         "empty means models:/<model_name>@<model_alias>.",
     )
     predictor_reload_s: float = Field(default=10.0, ge=0, description="Alias poll period.")
-    predictor_max_instances: int = Field(default=1_000, ge=1)
+    predictor_max_instances: int = Field(
+        default=1_000, ge=1, description="Most instances one request may carry."
+    )
     predictor_versions: str = Field(
         default="aliased",
         pattern=r"^\s*(none|aliased|all|\d+(\s*,\s*\d+)*)\s*$",
@@ -208,9 +224,11 @@ class Settings(BaseSettings):
     )
 
     # --- UI -----------------------------------------------------------------------------
-    ui_host: str = Field(default=_LOOPBACK)
-    ui_port: int = Field(default=7860, ge=1, le=65535)
-    ui_predictor_timeout_s: float = Field(default=5.0, gt=0)
+    ui_host: str = Field(default=_LOOPBACK, description="Web UI bind address.")
+    ui_port: int = Field(default=7860, ge=1, le=65535, description="Web UI port.")
+    ui_predictor_timeout_s: float = Field(
+        default=5.0, gt=0, description="Seconds the UI waits for the predictor."
+    )
     ui_registry_timeout_s: float = Field(
         default=5.0, gt=0, description="Per-request timeout of the UI's MLflow calls (no retries)."
     )

@@ -439,7 +439,7 @@ class Store:
         """Run a query into a DataFrame (dates stay dates, missing values NaN/None)."""
         with self.engine.connect() as conn:
             result = conn.execute(query)
-            return pd.DataFrame(result.fetchall(), columns=[str(k) for k in result.keys()])
+            return pd.DataFrame(result.fetchall(), columns=list(map(str, result.keys())))
 
     def read_raw(self, *, after_id: int = 0, limit: int | None = None) -> pd.DataFrame:
         query = sa.select(raw_houses).where(raw_houses.c.id > after_id).order_by(raw_houses.c.id)

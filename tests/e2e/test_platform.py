@@ -27,9 +27,10 @@ import sqlalchemy as sa
 
 from homeval.store import Store, raw_batches, raw_houses
 from tests.cli.test_up import alive, descendants
-from tests.conftest import free_port, missing
+from tests.conftest import REPO, free_port, missing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser]
+SCREENSHOTS = REPO / "test-results"
 
 LISTING = {
     "status": "for_sale",
@@ -167,7 +168,7 @@ def _price_in_the_page(page: Any, ui: str) -> int:
     return int(re.sub(r"\D", "", headline.inner_text()))
 
 
-def test_the_whole_loop(platform: Platform, chromium: str, tmp_path: Path) -> None:
+def test_the_whole_loop(platform: Platform, chromium: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     platform.wait_for(r"Ctrl-C stops everything", timeout_s=1200)
@@ -236,9 +237,14 @@ def test_the_whole_loop(platform: Platform, chromium: str, tmp_path: Path) -> No
         expect(models).to_contain_text("production", timeout=60_000)
         table = models.inner_text()
         assert re.search(r"(?m)^2\s*\n\s*production", table), table  # version 2 holds the alias
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "e2e-models.png"), full_page=True)
         page.get_by_role("tab", name="Training").click()
         expect(page.locator("#training-table")).to_contain_text("promoted", timeout=60_000)
-        page.screenshot(path=str(tmp_path / "e2e-training.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "e2e-training.png"), full_page=True)
+        page.get_by_role("tab", name="Drift").click()
+        expect(page.locator("#drift-message")).to_contain_text("drift", timeout=60_000)
+        page.screenshot(path=str(SCREENSHOTS / "e2e-drift.png"), full_page=True)
         browser.close()
 
     # Ctrl-C stops everything it started
