@@ -91,6 +91,7 @@ FEATURE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
 (a feature made of several fields is split equally among them)."""
 
 _NAN = float("nan")
+_PLACE_CACHE_SIZE: Final = 50_000
 
 
 def city_key(state: Any, city: Any) -> str | None:
@@ -101,6 +102,8 @@ def city_key(state: Any, city: Any) -> str | None:
 
 
 def _as_float(value: Any) -> float:
+    if type(value) is float:
+        return value if math.isfinite(value) else _NAN
     if value is None or isinstance(value, bool):
         return _NAN
     try:
@@ -146,6 +149,7 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             raise ValueError("ListingEncoder needs the log prices to fit")
         frame = _frame(X)
         log_price = np.asarray(y, dtype="float64")
+        self.__dict__.pop("_place_cache", None)  # places were encoded with the old tables
         self.tables_ = _fit_tables(frame, log_price, _keys(frame))
         dates = pd.to_datetime(frame["prev_sold_date"], errors="coerce")
         latest = dates.max()
@@ -197,37 +201,54 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
 
     def encode_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """The serving path: normalised listing dicts → feature matrix, lookups only."""
-        out = np.empty((len(records), len(FEATURES)), dtype="float64")
-        for i, record in enumerate(records):
-            out[i] = self.encode_record(record)
-        return out
+        if not records:
+            return np.empty((0, len(FEATURES)), dtype="float64")
+        return np.array([self.encode_record(r) for r in records], dtype="float64")
 
     def encode_record(self, record: Mapping[str, Any]) -> list[float]:
         get = record.get
         bed, bath = _as_float(get("bed")), _as_float(get("bath"))
         acre, size = _as_float(get("acre_lot")), _as_float(get("house_size"))
-        is_missing = [math.isnan(v) for v in (bed, bath, acre, size)]
-        state = get("state")
-        zip_code = get("zip_code")
-        status = get("status")
-        location = self._location(state, city_key(state, get("city")), zip_code)
+        no_bed, no_bath, no_acre, no_size = bed != bed, bath != bath, acre != acre, size != size
+        state, city, zip_code = get("state"), get("city"), get("zip_code")
+        where = (state, city, zip_code)
+        location = self._places.get(where) if type(state) is str else None
+        if location is None:
+            location = self._location(state, city_key(state, city), zip_code)
+            if len(self._places) >= _PLACE_CACHE_SIZE:
+                self._places.clear()
+            self._places[where] = location
         broker = self._broker(get("brokered_by"))
-        zip_ppsf, zip_ppa = location[7], location[8]
+        status = get("status")
+        sold = get("prev_sold_date")
         return [
             _STATUS_CODE.get(status, _NAN) if isinstance(status, str) else _NAN,
             bed,
             bath,
             acre,
             size,
-            float(is_missing[0] and is_missing[1] and is_missing[3]),
-            float(sum(is_missing)),
-            _years_between(_as_date(get("prev_sold_date")), self.reference_date_),
+            1.0 if no_bed and no_bath and no_size else 0.0,
+            float(no_bed + no_bath + no_acre + no_size),
+            _NAN if sold is None else _years_between(_as_date(sold), self.reference_date_),
             _as_float(zip_code),
             *location,
-            zip_ppsf + math.log(size) if size > 0 else _NAN,
-            zip_ppa + math.log(acre) if acre > 0 else _NAN,
+            location[7] + math.log(size) if size > 0 else _NAN,
+            location[8] + math.log(acre) if acre > 0 else _NAN,
             *broker,
         ]
+
+    @property
+    def _places(self) -> dict[tuple[Any, Any, Any], list[float]]:
+        """Location features by (state, city, zip) as given: most requests repeat places."""
+        cache = self.__dict__.get("_place_cache")
+        if cache is None:
+            cache = self.__dict__["_place_cache"] = {}
+        return cache
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        state.pop("_place_cache", None)  # a cache, not part of the fitted model
+        return state
 
     def _broker(self, broker: Any) -> list[float]:
         entry = self.tables_["broker"].get(broker) if isinstance(broker, str) else None

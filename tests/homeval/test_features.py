@@ -63,3 +63,18 @@ def test_land_and_missing_indicators() -> None:
     assert (b[idx["is_land"]], b[idx["missing_count"]]) == (0.0, 0.0)
     assert np.isnan(a[idx["years_since_sale"]])
     assert b[idx["status"]] == 0.0
+
+
+def test_repeated_places_come_from_a_cache_that_is_not_pickled(listings: pd.DataFrame) -> None:
+    import pickle
+
+    enc = ListingEncoder().fit(listings, np.log(listings["price"]))
+    records = to_records(listings[list(INPUT_FIELDS)].head(50))
+    first = enc.encode_records(records)
+    assert enc._places  # filled
+    np.testing.assert_array_equal(enc.encode_records(records), first)
+    copy = pickle.loads(pickle.dumps(enc))  # noqa: S301 - our own bytes
+    assert "_place_cache" not in copy.__dict__
+    np.testing.assert_array_equal(copy.encode_records(records), first)
+    enc.fit(listings.head(100), np.log(listings["price"].head(100)))  # refit: cache is stale
+    assert not enc._places
