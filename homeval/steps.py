@@ -24,6 +24,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from homeval.drift import DriftResult, check_drift, scores_as_metrics
+from homeval.drift_reports import publish
 from homeval.gates import GateDecision, enough_rows, first_failure, needs_training, teacher_share_ok
 from homeval.settings import Settings
 from homeval.store import Store, clean_houses, raw_houses, train_logs
@@ -200,6 +201,7 @@ def drift_step(
     try:
         production = production_model(settings)
         result = check_drift(store, settings, production=production, pipeline_run=pipeline_run)
+        publish(settings, with_report=result.report_path is not None, pipeline_run=pipeline_run)
         status = {True: "detected", False: "not_detected", None: "unknown"}[result.detected]
         store.log_training(
             step=STEP_DRIFT,

@@ -370,7 +370,14 @@ def training_view(services: Services) -> TrainingView:
 
 
 def drift_view(services: Services) -> DriftSummary:
+    from homeval.drift_reports import fetch_latest
+
     metrics.REQUESTS.labels(action="drift").inc()
+    try:  # the check may have run elsewhere (a pipeline pod): take its copy from MLflow
+        fetch_latest(services.settings)
+    except Exception as exc:  # registry down: show what this machine has
+        metrics.ERRORS.labels(kind="registry").inc()
+        log.warning("drift report not fetched from MLflow: %s", exc)
     summary = read_drift_summary(services.settings.reports_dir)
     if summary.problem:
         metrics.ERRORS.labels(kind="drift_report").inc()
