@@ -81,9 +81,10 @@ def test_first_run_promotes_same_market_skips_drift_retrains(feed_env: dict[str,
     assert 2_000 <= d["clean_rows"] <= d["collected_rows"]
     assert d["drift_detected"] is None
     assert d["drift_share"] is None
-    assert (d["trained"], d["promoted"], d["model_version"]) == (True, True, "1")
-    assert d["skip_reason"] is None
     steps = [(r["step"], r["status"]) for r in log_of(first["run_id"])]
+    why = f"{d}\n{steps}\n{stderr[-4000:]}"
+    assert (d["trained"], d["promoted"], d["model_version"]) == (True, True, "1"), why
+    assert d["skip_reason"] is None
     assert steps == [
         ("collect", "collected"),
         ("process", "processed"),
