@@ -38,11 +38,13 @@ def _isolated_home(tmp_path: Path) -> Iterator[Path]:
     (MLflow writes MLFLOW_TRACKING_URI into os.environ itself), so nothing leaks into the
     developer's state or the next test."""
     saved = dict(os.environ)
+    for name in list(os.environ):  # nothing a fixture of wider scope set leaks in either
+        if name.startswith("MLFLOW_") or (
+            name.startswith("HOMEVAL_") and not name.startswith("HOMEVAL_TEST_")
+        ):
+            del os.environ[name]
     home = tmp_path / "homeval-home"
     os.environ["HOMEVAL_HOME"] = str(home)
-    for name in list(os.environ):
-        if name.startswith("MLFLOW_") or name == "HOMEVAL_DATABASE_URL":
-            del os.environ[name]
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
     try:
         yield home

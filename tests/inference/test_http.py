@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,8 +58,13 @@ def client(server: Served) -> Iterator[httpx.Client]:
 def production(registry: Registry):  # type: ignore[no-untyped-def]
     from homeval.packaging import load_price_model
 
-    registry.use()
-    return load_price_model("models:/house-price@production")
+    saved = dict(os.environ)
+    try:
+        registry.use()
+        return load_price_model("models:/house-price@production")
+    finally:  # a module fixture: the environment it set would outlive every test
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def test_predict_gives_the_registered_models_prices(
