@@ -19,7 +19,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from itertools import pairwise
 from typing import Any, Final
 
 import numba
@@ -84,22 +89,49 @@ class Forest:
             rows = rows.astype(np.float32).astype(np.float64)
         return rows
 
-    def predict(self, rows: np.ndarray) -> np.ndarray:
-        """Raw model output per row (log price for homeval's models)."""
+    def predict(self, rows: np.ndarray, threads: int = 1) -> np.ndarray:
+        """Raw model output per row (log price for homeval's models).
+
+        With ``threads`` > 1 a large batch is cut into row blocks priced side by side (the
+        loops release the GIL); each row's sum is the same as on one thread.
+        """
+        rows = self._inputs(rows)
+        cuts = _row_cuts(len(rows), threads, _MIN_ROWS_PER_THREAD, align=_BLOCK)
+        parts = _run_split([partial(self._predict_rows, rows[a:b]) for a, b in pairwise(cuts)])
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _predict_rows(self, rows: np.ndarray) -> np.ndarray:
         return _predict(
-            self._inputs(rows),
-            self.lay_roots,
-            self.lay_depth,
-            self.lay_meta,
-            self.lay_threshold,
-            self.lay_value,
+            rows, self.lay_roots, self.lay_depth, self.lay_meta, self.lay_threshold, self.lay_value
         )
 
-    def shap(self, rows: np.ndarray) -> np.ndarray:
+    def shap(self, rows: np.ndarray, threads: int = 1) -> np.ndarray:
         """Exact path-dependent TreeSHAP: one column per feature, rows sum to
-        ``predict(rows) - base_value``."""
+        ``predict(rows) - base_value``.
+
+        With ``threads`` > 1 a few rows (one listing explained in a page) are explained by
+        splitting the leaf paths among the threads and adding their partial sums; many
+        rows are split by rows.
+        """
+        rows = self._inputs(rows)
+        threads = max(1, threads)
+        if len(rows) >= threads * _MIN_ROWS_PER_SHAP_THREAD:
+            cuts = _row_cuts(len(rows), threads, _MIN_ROWS_PER_SHAP_THREAD, align=1)
+            every = len(self.path_value)
+            jobs = [partial(self._shap_paths, rows[a:b], 0, every) for a, b in pairwise(cuts)]
+            return np.concatenate(_run_split(jobs))
+        # balance the threads by path entries (a path's cost grows with its length)
+        marks = np.linspace(0, self.path_ptr[-1], threads + 1)[1:-1]
+        inner = np.searchsorted(self.path_ptr, marks).tolist()
+        bounds = [0, *inner, len(self.path_value)]
+        parts = _run_split([partial(self._shap_paths, rows, a, b) for a, b in pairwise(bounds)])
+        return np.sum(parts, axis=0) if len(parts) > 1 else parts[0]
+
+    def _shap_paths(self, rows: np.ndarray, first: int, stop: int) -> np.ndarray:
         return _shap(
-            self._inputs(rows),
+            rows,
+            first,
+            stop,
             self.path_value,
             self.path_ptr,
             self.path_feature,
@@ -119,6 +151,41 @@ class Forest:
         row = np.zeros((1, self.n_features))
         self.predict(row)
         self.shap(row)
+
+
+# --- sharing one call among threads -------------------------------------------------------
+
+_MIN_ROWS_PER_THREAD: Final = 32
+"""Below this many rows a second thread costs more (~30 µs hand-off) than it saves."""
+_MIN_ROWS_PER_SHAP_THREAD: Final = 4
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    with _pools_lock:
+        pool = _pools.get(workers)
+        if pool is None:
+            pool = _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="fasttrees")
+        return pool
+
+
+def _row_cuts(n: int, threads: int, minimum: int, align: int) -> list[int]:
+    """Row boundaries (multiples of ``align``) giving each thread at least ``minimum`` rows."""
+    parts = max(1, min(threads, n // minimum))
+    step = n / parts
+    inner = {min(n, round(step * i / align) * align) for i in range(1, parts)}
+    return sorted({0, n} | inner)
+
+
+def _run_split(jobs: Sequence[Callable[[], np.ndarray]]) -> list[np.ndarray]:
+    """Run the first job here and the others on the pool (numba loops release the GIL)."""
+    if len(jobs) == 1:
+        return [jobs[0]()]
+    futures: list[Future[np.ndarray]] = [_pool(len(jobs) - 1).submit(job) for job in jobs[1:]]
+    first = jobs[0]()
+    return [first, *(future.result() for future in futures)]
 
 
 # --- building -----------------------------------------------------------------------------
@@ -486,6 +553,8 @@ def _predict(rows, roots, depth, meta, threshold, value):  # type: ignore[no-unt
 @numba.njit(cache=True, nogil=True)
 def _shap(  # type: ignore[no-untyped-def]
     rows,
+    first_path,
+    stop_path,
     path_value,
     path_ptr,
     path_feature,
@@ -500,14 +569,13 @@ def _shap(  # type: ignore[no-untyped-def]
     quad_power,
 ):
     n, n_features = rows.shape
-    n_paths = path_value.shape[0]
     width = quad_weight.shape[0]
     n_nodes = quad_weight.shape[1]
     out = np.zeros((n, n_features))
     one = np.zeros(width, dtype=np.bool_)
     prod = np.zeros(n_nodes)
     for i in range(n):
-        for p in range(n_paths):
+        for p in range(first_path, stop_path):
             start = path_ptr[p]
             d = path_ptr[p + 1] - start
             if d == 0:

@@ -38,6 +38,8 @@ class Pricer:
     model: PriceModel
     forest: fasttrees.Forest | None
     """The compiled trees, or None when the library path is used."""
+    threads: int = 1
+    """Threads one large request (or one explanation) may share (``predictor_threads``)."""
 
     @property
     def version(self) -> str | None:
@@ -56,7 +58,7 @@ class Pricer:
 
     def log_prices(self, features: np.ndarray) -> np.ndarray:
         if self.forest is not None:
-            return self.forest.predict(features)
+            return self.forest.predict(features, self.threads)
         return _library_predict(self.model.parts.regressor, features)
 
     def prices(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -78,9 +80,9 @@ class Pricer:
         """Exact TreeSHAP per field (log scale) with base value and price per listing."""
         features = self.encode(records)
         if self.forest is not None:
-            contributions = self.forest.shap(features)
+            contributions = self.forest.shap(features, self.threads)
             base = self.forest.base_value
-            log_prices = self.forest.predict(features)
+            log_prices = self.forest.predict(features, self.threads)
         elif self.kind == "lightgbm":
             raw = self.model.parts.booster.predict(features, num_threads=1, pred_contrib=True)
             contributions, base = raw[:, :-1], float(raw[0, -1])
@@ -118,13 +120,13 @@ def probe_records(model: PriceModel, limit: int = 40) -> list[dict[str, Any]]:
     return out
 
 
-def build_pricer(model: PriceModel) -> Pricer:
+def build_pricer(model: PriceModel, threads: int = 1) -> Pricer:
     """Flatten the trees, check them against the library, compile the loops."""
     try:
         forest: fasttrees.Forest | None = fasttrees.from_regressor(model.parts.regressor)
     except ValueError as exc:
         log.warning("model %s: no compiled trees (%s); using the library", model.version, exc)
-        return Pricer(model=model, forest=None)
+        return Pricer(model=model, forest=None, threads=threads)
     assert forest is not None
     forest.warm_up()
     features = model.parts.encoder.encode_records(probe_records(model))
@@ -137,10 +139,10 @@ def build_pricer(model: PriceModel) -> Pricer:
             model.version,
             worst,
         )
-        return Pricer(model=model, forest=None)
-    return Pricer(model=model, forest=forest)
+        return Pricer(model=model, forest=None, threads=threads)
+    return Pricer(model=model, forest=forest, threads=threads)
 
 
-def load_pricer(uri: str, client: Any | None = None) -> Pricer:
+def load_pricer(uri: str, client: Any | None = None, threads: int = 1) -> Pricer:
     """Load a registered version (or folder) and make it ready to serve."""
-    return build_pricer(load_price_model(uri, client))
+    return build_pricer(load_price_model(uri, client), threads)

@@ -209,6 +209,13 @@ class Settings(BaseSettings):
         "with an alias), all (newest predictor_max_versions) or a list like 3,5.",
     )
     predictor_max_versions: int = Field(default=5, ge=1, description="Cap of pinned versions.")
+    predictor_threads: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Threads that share one large request's trees or one explanation's "
+        "SHAP paths (match the container's CPU limit; 1 = the request's own thread only).",
+    )
     predictor_access_log: bool = Field(
         default=False, description="One log line per request (costly at one row per request)."
     )

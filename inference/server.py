@@ -16,6 +16,7 @@ import gc
 import logging
 import struct
 import warnings
+from functools import partial
 from importlib import metadata
 from typing import Any
 
@@ -26,7 +27,7 @@ from kserve import ModelServer
 from kserve.errors import InferenceError, InvalidInput, ModelNotFound, ModelNotReady
 from kserve.protocol.rest.server import RESTServer
 
-from homeval.pricing import Pricer
+from homeval.pricing import Pricer, load_pricer
 from homeval.serving import ModelSlot, ModelWatcher, WatchEvents
 from homeval.settings import Settings
 from inference import metrics
@@ -182,6 +183,7 @@ class PredictorServer(ModelServer):
             period_s=settings.predictor_reload_s,
             versions_spec=settings.predictor_versions,
             max_versions=settings.predictor_max_versions,
+            loader=partial(load_pricer, threads=settings.predictor_threads),
             events=WatchEvents(
                 swapped=self._swapped, failed=self._failed, added=self._added, removed=self._removed
             ),

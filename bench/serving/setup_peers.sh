@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1
+export PATH="$HOME/.local/bin:$PATH"  # where scripts/install-uv.sh puts uv
 command -v uv >/dev/null || scripts/install-uv.sh
 lightgbm=$(.venv/bin/python -c "import lightgbm; print(lightgbm.__version__)")
 numpy=$(.venv/bin/python -c "import numpy; print(numpy.__version__)")

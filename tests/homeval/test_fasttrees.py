@@ -44,6 +44,29 @@ def test_lightgbm_prices_and_shap_are_lightgbms(listings: pd.DataFrame, matrix: 
     np.testing.assert_allclose(shap.sum(axis=1) + forest.base_value, expected[:60], atol=1e-9)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_share_the_work_and_give_the_same_numbers(
+    listings: pd.DataFrame, matrix: np.ndarray, threads: int
+) -> None:
+    booster = model_parts(small_model(listings, num_leaves=63, n_estimators=60)).booster
+    forest = fasttrees.from_lightgbm(booster)
+    expected = booster.predict(matrix, num_threads=1)
+    for n in (1, 31, 64, 100, len(matrix)):  # under and over the rows a thread needs
+        got = forest.predict(matrix[:n], threads=threads)
+        np.testing.assert_array_equal(got, forest.predict(matrix[:n]))
+        np.testing.assert_allclose(got, expected[:n], rtol=1e-12)
+    contrib = booster.predict(matrix[:40], num_threads=1, pred_contrib=True)[:, :-1]
+    for n in (1, 3, 8, 40):  # few rows split the leaf paths, more rows split the rows
+        np.testing.assert_allclose(forest.shap(matrix[:n], threads=threads), contrib[:n], atol=1e-9)
+
+
+def test_row_cuts_cover_every_row_once_in_aligned_blocks() -> None:
+    assert fasttrees._row_cuts(100, 2, 32, align=16) == [0, 48, 100]
+    assert fasttrees._row_cuts(40, 2, 32, align=16) == [0, 40]  # too few rows for two
+    assert fasttrees._row_cuts(9, 2, 4, align=1) == [0, 4, 9]
+    assert fasttrees._row_cuts(1000, 4, 32, align=16) == [0, 256, 496, 752, 1000]
+
+
 def test_a_missing_value_takes_the_trained_default_way() -> None:
     import lightgbm as lgb
 
