@@ -303,7 +303,8 @@ def main() -> None:
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load average before "
-        f"{load_before[0]:.2f}, after {load_after[0]:.2f} (other engineers share it).",
+        f"{load_before[0]:.2f}, after {load_after[0]:.2f} (1 minute; above ~1, other "
+        "work shared the cores).",
         "",
     ]
     for name, stats in results:
