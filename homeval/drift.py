@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from homeval.retention import prune
 from homeval.settings import Settings
 from homeval.store import Store, clean_houses
 from homeval.training import CLEAN_MAX_ID_TAG, REFERENCE_ARTIFACT
@@ -316,13 +317,15 @@ def _replace_atomically(source: Path, target: Path) -> None:
     Path(tmp).replace(target)
 
 
-def write_reports(result: DriftResult, snapshot: Any, reports_dir: Path) -> DriftResult:
+def write_reports(
+    result: DriftResult, snapshot: Any, reports_dir: Path, keep: int | None = None
+) -> DriftResult:
     """Keep the HTML report and the per-column scores where the UI reads them.
 
     Writes ``drift-<UTC time>.html`` / ``.json`` and replaces ``latest.html`` /
     ``latest.json``.  Without a snapshot (nothing compared) only the JSON is written, so
     ``latest.json`` always says what the last check found and ``latest.html`` stays the
-    last real report.
+    last real report.  With ``keep``, only that many stamped reports of each kind stay.
     """
     reports_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -335,6 +338,9 @@ def write_reports(result: DriftResult, snapshot: Any, reports_dir: Path) -> Drif
     result.scores_path = scores
     scores.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")
     _replace_atomically(scores, reports_dir / SCORES_LATEST)
+    if keep is not None:
+        for pattern in ("drift-*.html", "drift-*.json"):
+            prune(reports_dir, pattern, keep)
     return result
 
 
@@ -450,7 +456,7 @@ def check_drift(
     def unjudged(reason: str, **known: Any) -> DriftResult:
         result = DriftResult(None, None, {}, 0, 0, reason, share_threshold=threshold, **known)
         result.pipeline_run = pipeline_run
-        return write_reports(result, None, settings.reports_dir)
+        return write_reports(result, None, settings.reports_dir, settings.keep_local_runs)
 
     if production is None:
         return unjudged("no reference: there is no production model yet")
@@ -489,7 +495,7 @@ def check_drift(
     result.reference_run_id = run_id
     result.pipeline_run = pipeline_run
     result.reason = f"{result.reason}; {new_rows:,} new rows vs production model v{version}"
-    return write_reports(result, snapshot, settings.reports_dir)
+    return write_reports(result, snapshot, settings.reports_dir, settings.keep_local_runs)
 
 
 def report_html(result: DriftResult) -> str:

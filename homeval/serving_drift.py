@@ -62,7 +62,7 @@ def check_serving_drift(store: Store, settings: Settings, *, min_rows: int) -> S
             else "no feed listings to compare with"
         )
         result = DriftResult(None, None, {}, len(reference), len(current), missing)
-        write_reports(result, None, serving_reports_dir(settings))
+        write_reports(result, None, serving_reports_dir(settings), settings.keep_local_runs)
         return ServingDrift(result, len(current), len(reference))
     current["price"] = None  # user rows have no sale price: the target is not compared
     result, snapshot = compare(
@@ -75,5 +75,5 @@ def check_serving_drift(store: Store, settings: Settings, *, min_rows: int) -> S
         f"{len(current):,} priced listings compared with {len(reference):,} feed listings; "
         + result.reason
     )
-    write_reports(result, snapshot, serving_reports_dir(settings))
+    write_reports(result, snapshot, serving_reports_dir(settings), settings.keep_local_runs)
     return ServingDrift(result, len(current), len(reference))

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         default=Path(".homeval"),
         description="Folder for everything the embedded mode stores (databases, models, runs).",
     )
+    keep_local_runs: int = Field(
+        default=20,
+        ge=1,
+        description="Local pipeline runs (KFP outputs under HOMEVAL_HOME/kfp) and drift "
+        "reports of each kind kept; older ones are deleted (MLflow keeps the history).",
+    )
 
     # --- store ------------------------------------------------------------------------
     database_url: str = Field(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from homeval.retention import prune
 from homeval.settings import Settings
 from homeval.steps import RunDecisions, run_decisions
 from homeval.store import Store
@@ -130,6 +131,8 @@ def run_locally(
             state, error = FAILED, f"{type(exc).__name__}: {exc}"
         finally:
             sink.close_pending()
+    # the run's outputs are in the store and MLflow; its folder is a local copy
+    prune(settings.pipeline_root, "*", settings.keep_local_runs, folders=True)
 
     try:
         decisions = _decisions(settings, run_id)

@@ -171,6 +171,17 @@ def test_no_production_model_means_no_reference(store: Store, tmp_path: Path) ->
     assert not (settings.reports_dir / REPORT_LATEST).exists()
 
 
+def test_only_the_newest_reports_are_kept(store: Store, tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", keep_local_runs=2)
+    for i in range(4):
+        check_drift(store, settings, production=None, pipeline_run=f"run-{i}")
+    kept = sorted(settings.reports_dir.glob("drift-*.json"))
+    assert len(kept) == 2
+    newest = json.loads(kept[-1].read_text())
+    assert newest["pipeline_run"] == "run-3"
+    assert json.loads((settings.reports_dir / SCORES_LATEST).read_text()) == newest
+
+
 def test_check_compares_rows_newer_than_the_models_data(store: Store, tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", drift_min_rows=500)
     trained = listings(3_000, seed=11)

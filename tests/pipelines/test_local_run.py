@@ -58,6 +58,7 @@ def feed_env() -> Iterator[dict[str, str]]:
             "HOMEVAL_COLLECT_MAX_BATCHES": "3",
             "HOMEVAL_MIN_CLEAN_ROWS": "2000",
             "HOMEVAL_DRIFT_MIN_ROWS": "1000",
+            "HOMEVAL_KEEP_LOCAL_RUNS": "2",
             **FAST_TRAINING,
         }
 
@@ -121,10 +122,14 @@ def test_first_run_promotes_same_market_skips_drift_retrains(feed_env: dict[str,
     assert drift_row["status"] == "detected"
     assert drift_row["metrics"]["drift_state"] >= 0.1
 
+    # one report per run, but only the newest HOMEVAL_KEEP_LOCAL_RUNS=2 of each kind stay,
+    # and as many of the runs' KFP output folders
     reports = Settings().reports_dir
     assert (reports / REPORT_LATEST).is_file()
-    assert len(list(reports.glob("drift-*.json"))) == 3  # one per run
+    assert len(list(reports.glob("drift-*.json"))) == 2
     assert len(list(reports.glob("drift-*.html"))) == 2  # runs 2 and 3 had a reference
+    run_folders = [p for p in Settings().pipeline_root.iterdir() if not p.name.startswith(".")]
+    assert len(run_folders) == 2, run_folders
 
 
 def test_a_failing_step_fails_the_run_with_a_result_line() -> None:
