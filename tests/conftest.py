@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +28,35 @@ def missing(what: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{what} (CI requires it)")
     pytest.skip(what)
+
+
+def image_venv(requirements: Path, venv: Path) -> None:
+    """A fresh venv holding exactly an image's pinned requirements, as its Dockerfile does.
+
+    uv's cache first (no network); on a fresh machine the cache holds the lock's wheels but
+    not the index pages an install by name needs, so then PyPI, as the image build would.
+    """
+    uv = shutil.which("uv") or str(Path.home() / ".local/bin/uv")
+    if not Path(uv).exists():
+        missing("uv not found (make install puts it on PATH)")
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "VIRTUAL_ENV": str(venv)}
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=env)
+    install = [uv, "pip", "install", "-q", "-r", str(requirements)]
+    for command in ([*install, "--offline"], install):
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode == 0:
+            return
+    missing(f"cannot install {requirements.name} from uv's cache or PyPI: {done.stderr[-300:]}")
+
+
+def ctrl_c_reaches_it() -> None:
+    """``preexec_fn`` for a child the test stops with SIGINT, as Ctrl-C in a terminal would.
+
+    A shell that starts the test run in the background (``make test &``, CI runners) makes
+    it ignore SIGINT, children inherit that, and Python then never raises
+    KeyboardInterrupt: the child would not stop the way a user's Ctrl-C stops it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def free_port() -> int:

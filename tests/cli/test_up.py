@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from homeval.store import Store, raw_batches, raw_houses
-from tests.conftest import free_port
+from tests.conftest import ctrl_c_reaches_it, free_port
 from tests.datasource.server import running_feed
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,13 @@ class Up:
         self.err = tmp_path / f"up{run}.err"
         with self.out.open("w") as out, self.err.open("w") as err:
             self.process = subprocess.Popen(
-                COMMAND, env=env, stdout=out, stderr=err, cwd=tmp_path, text=True
+                COMMAND,
+                env=env,
+                stdout=out,
+                stderr=err,
+                cwd=tmp_path,
+                text=True,
+                preexec_fn=ctrl_c_reaches_it,
             )
 
     def output(self) -> str:

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from homeval.store import Store, raw_batches, raw_houses
 from tests.cli.test_up import alive, descendants
-from tests.conftest import REPO, free_port, missing
+from tests.conftest import REPO, ctrl_c_reaches_it, free_port, missing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser]
 SCREENSHOTS = REPO / "test-results"
@@ -118,6 +118,7 @@ def platform(tmp_path: Path, chromium: str) -> Iterator[Platform]:
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
             text=True,
+            preexec_fn=ctrl_c_reaches_it,
         )
     running = Platform(process, output, env, home)
     try:

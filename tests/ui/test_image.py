@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 import tomllib
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, free_port, missing
+from tests.conftest import REPO, free_port, image_venv
 
 FOLDER = REPO / "ui"
 
@@ -55,20 +54,8 @@ def test_dockerfile_runs_the_ui_as_non_root_on_7860() -> None:
 
 @pytest.mark.slow
 def test_the_image_packages_are_enough_to_serve(tmp_path: Path) -> None:
-    uv = shutil.which("uv") or str(Path.home() / ".local/bin/uv")
-    if not Path(uv).exists():
-        missing("uv not found (make install puts it on PATH)")
     venv = tmp_path / "venv"
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "VIRTUAL_ENV": str(venv)}
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=env)
-    installed = subprocess.run(
-        [uv, "pip", "install", "-q", "--offline", "-r", str(FOLDER / "requirements.txt")],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if installed.returncode != 0:
-        missing(f"cannot install the image's packages from uv's cache: {installed.stderr[-300:]}")
+    image_venv(FOLDER / "requirements.txt", venv)
     app = tmp_path / "app"  # what the Dockerfile copies, and nothing else
     shutil.copytree(REPO / "homeval", app / "homeval")
     shutil.copytree(FOLDER, app / "ui", ignore=shutil.ignore_patterns("__pycache__"))
