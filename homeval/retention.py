@@ -35,7 +35,7 @@ def prune(directory: Path, pattern: str, keep: int, *, folders: bool = False) ->
         and not path.is_symlink()
         and (path.is_dir() if folders else path.is_file())
     ]
-    entries.sort(key=lambda path: (path.stat().st_mtime, path.name), reverse=True)
+    entries.sort(key=lambda path: (_mtime(path), path.name), reverse=True)
     removed = []
     for path in entries[keep:]:
         try:
@@ -52,3 +52,10 @@ def prune(directory: Path, pattern: str, keep: int, *, folders: bool = False) ->
     if removed:
         log.info("deleted %d old entries of %s (keeping %d)", len(removed), directory, keep)
     return removed
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # deleted since the listing: it sorts as oldest and is skipped
+        return 0.0

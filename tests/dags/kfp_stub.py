@@ -1,6 +1,6 @@
 """A small real KFP API (v2beta1) on loopback: the endpoints ``kfp.Client`` calls to run.
 
-It answers healthz, experiments (list by name, create) and runs (create, get), records
+It answers healthz, experiments (list by name, create) and runs (create, get, terminate), records
 every request, and plays a scripted sequence of states for each run it creates, so a
 test decides whether the run succeeds or fails and what the task details are.  No
 Kubernetes, no KFP backend: only the HTTP contract the client speaks.
@@ -37,6 +37,7 @@ class KfpStub:
     states: list[str] = field(default_factory=lambda: ["PENDING", "RUNNING", "SUCCEEDED"])
     error_message: str | None = None
     failing_gets: int = 0  # answer this many run GETs with HTTP 503 first
+    refuse_terminate: bool = False  # answer terminate with HTTP 500
     requests: list[Request] = field(default_factory=list)
     experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -141,6 +142,15 @@ class _Handler(BaseHTTPRequestHandler):
             with stub.lock:
                 stub.runs[run["run_id"]] = run
             self._answer(200, run)
+        elif request.path.startswith(f"{API}/runs/") and request.path.endswith(":terminate"):
+            run_id = request.path[len(f"{API}/runs/") : -len(":terminate")]
+            with stub.lock:
+                if stub.refuse_terminate:
+                    self._answer(500, {"error": "terminate failed", "code": 13})
+                elif run_id not in stub.runs:
+                    self._answer(404, {"error": f"run {run_id} not found", "code": 5})
+                else:
+                    self._answer(200, {})
         else:
             self._answer(404, {"error": f"no route {request.path}", "code": 5})
 

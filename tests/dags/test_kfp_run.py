@@ -131,13 +131,29 @@ def test_losing_the_api_while_waiting_fails_with_the_run_id(
     assert caught.value.outcome.run_id in kfp_stub.runs
 
 
-def test_a_run_past_the_deadline_stops_the_wait_not_the_run(
+def test_a_run_past_the_deadline_is_terminated(
     kfp_stub: KfpStub, compiled_pipeline: Path, task_log: TaskLog
 ) -> None:
     kfp_stub.states = ["RUNNING"]
-    with pytest.raises(ClusterRunError, match="still RUNNING after 0 s"):
+    with pytest.raises(ClusterRunError, match="still RUNNING after 0 s") as caught:
         submit(kfp_stub, compiled_pipeline, task_log[0], timeout_s=0.2)
-    assert not [r for r in kfp_stub.requests if ":terminate" in r.path or r.method == "DELETE"]
+    run_id = caught.value.outcome.run_id  # type: ignore[union-attr]
+    terminated = [r for r in kfp_stub.requests if r.method == "POST" and ":terminate" in r.path]
+    assert [r.path for r in terminated] == [f"{API}/runs/{run_id}:terminate"]
+    assert "asked KFP to terminate it" in str(caught.value)
+
+
+def test_a_run_that_cannot_be_terminated_says_it_may_still_run(
+    kfp_stub: KfpStub, compiled_pipeline: Path, task_log: TaskLog
+) -> None:
+    kfp_stub.states = ["RUNNING"]
+    kfp_stub.refuse_terminate = True
+    with pytest.raises(ClusterRunError) as caught:
+        submit(kfp_stub, compiled_pipeline, task_log[0], timeout_s=0.2)
+    assert str(caught.value).endswith(
+        'could not terminate it (HTTP 500 Internal Server Error: {"error": "terminate failed", '
+        '"code": 13}); it may still be running'
+    )
 
 
 def test_thresholds_the_pipeline_does_not_take_are_refused_before_submitting(

@@ -4,7 +4,9 @@ The run carries the whole pipeline spec (no upload step), so what runs is exactl
 committed ``house_price_pipeline.yaml``.  Waiting is our own loop rather than
 ``Client.wait_for_run_completion`` so every state change reaches the task log, a few
 transient API errors do not fail a long run, and a deadline ends the wait with a clear
-message (the KFP run itself is left alone: it may still be useful).
+message.  At the deadline the KFP run is terminated too: the task fails, and a retry or
+the next scheduled run would otherwise start a second pipeline writing to the same store
+and registry while the first still runs.
 """
 
 from __future__ import annotations
@@ -100,6 +102,15 @@ def _tasks(run: Any) -> dict[str, str]:
     }
 
 
+def _brief(exc: BaseException) -> str:
+    """One line for an API error (kfp's ApiException prints headers and body on many)."""
+    status = getattr(exc, "status", None)
+    if status is not None:
+        body = " ".join(str(getattr(exc, "body", "") or "").split())
+        return f"HTTP {status} {getattr(exc, 'reason', '') or ''}: {body[:200]}".strip(" :")
+    return " ".join(str(exc).split())[:300]
+
+
 def submit_and_wait(
     *,
     host: str,
@@ -192,9 +203,15 @@ def submit_and_wait(
         if current.state in FAILURE_STATES:
             raise ClusterRunError(current.summary(), current)
         if time.monotonic() >= deadline:
+            try:
+                client.terminate_run(run_id)
+                cancelled = "asked KFP to terminate it"
+            except (ApiException, HTTPError, OSError) as exc:
+                cancelled = f"could not terminate it ({_brief(exc)}); it may still be running"
+            log.warning("KFP run %s past its deadline: %s", run_id, cancelled)
             raise ClusterRunError(
-                f"KFP run {run_id} still {current.state} after {timeout_s:.0f} s; stopped "
-                "waiting (the run itself was not cancelled)",
+                f"KFP run {run_id} still {current.state} after {timeout_s:.0f} s; "
+                f"stopped waiting and {cancelled}",
                 current,
             )
         time.sleep(poll_s)
