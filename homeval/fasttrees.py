@@ -156,7 +156,7 @@ class Forest:
 # --- sharing one call among threads -------------------------------------------------------
 
 _MIN_ROWS_PER_THREAD: Final = 32
-"""Below this many rows a second thread costs more (~30 µs hand-off) than it saves."""
+"""Below this many rows per thread, handing work to another thread costs more than it saves."""
 _MIN_ROWS_PER_SHAP_THREAD: Final = 4
 
 _pools: dict[int, ThreadPoolExecutor] = {}
