@@ -119,6 +119,8 @@ def run_locally(
     with redirect_stdout(sink), warnings.catch_warnings():
         # the component image is for clusters; locally the steps run in this Python
         warnings.filterwarnings("ignore", message=".*non-Python base image.*")
+        # memory limits and display names are for clusters too; one warning per task is noise
+        warnings.filterwarnings("ignore", message=".*no effect in the current local runner.*")
         try:
             local.init(
                 runner=local.SubprocessRunner(use_venv=False),

@@ -95,6 +95,7 @@ def test_first_run_promotes_same_market_skips_drift_retrains(feed_env: dict[str,
         ("promote", "promoted"),
     ]
     assert "train: success" in stderr  # progress on stderr
+    assert "no effect in the current local runner" not in stderr  # cluster-only settings
 
     # 2. the same market: drift is judged and not found, training is skipped (and logged)
     code, second, stderr = run_pipeline(feed_env)
