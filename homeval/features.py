@@ -94,6 +94,18 @@ _NAN = float("nan")
 _PLACE_CACHE_SIZE: Final = 50_000
 
 
+LAND_FIELDS: Final = ("bed", "bath", "house_size")
+"""A listing with none of these is land (the model's ``is_land``)."""
+LAND_COLUMN: Final = FEATURES.index("is_land")
+"""Column of ``is_land`` in the encoded matrix (1.0 for land listings)."""
+
+
+def land_mask(frame: pd.DataFrame) -> np.ndarray:
+    """True for the land listings of a frame of raw listings (``is_land`` per row)."""
+    missing = frame[list(LAND_FIELDS)].apply(pd.to_numeric, errors="coerce").isna()
+    return missing.all(axis=1).to_numpy()
+
+
 def city_key(state: Any, city: Any) -> str | None:
     """Cities are only unique within a state ('Springfield')."""
     if not isinstance(state, str) or not isinstance(city, str) or not city.strip():
@@ -189,7 +201,7 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         for name in _NUMERIC:
             out[name] = numeric[name]
         missing = numeric.isna()
-        out["is_land"] = missing[["bed", "bath", "house_size"]].all(axis=1).astype("float64")
+        out["is_land"] = missing[list(LAND_FIELDS)].all(axis=1).astype("float64")
         out["missing_count"] = missing.sum(axis=1).astype("float64")
         sold = pd.to_datetime(frame["prev_sold_date"], errors="coerce")
         out["years_since_sale"] = (pd.Timestamp(self.reference_date_) - sold).dt.days.astype(

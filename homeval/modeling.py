@@ -117,36 +117,93 @@ def price_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     }
 
 
+MIN_SEGMENT_ROWS: Final = 100
+"""Calibration rows a segment needs for its own interval width (else the overall one)."""
+
+
 @dataclass(frozen=True)
 class PriceInterval:
-    """Split-conformal interval on the log scale: price × exp(±halfwidth).
+    """Split-conformal interval on the log scale: price × exp(±halfwidth), per segment.
 
     The half-width is the calibration residuals' conformal quantile, so on exchangeable
-    data at least ``coverage`` of true prices fall inside.
+    data at least ``coverage`` of true prices fall inside.  Land listings (no beds, baths
+    or living area) are priced far less surely than houses; one width for both leaves
+    land under-covered and houses with a range wider than they need, so each segment gets
+    its own quantile (Mondrian conformal) when the calibration split holds enough of it,
+    and ``log_halfwidth`` (all listings) otherwise.
     """
 
     coverage: float
     log_halfwidth: float
+    house_log_halfwidth: float | None = None
+    land_log_halfwidth: float | None = None
 
-    def bounds(self, price: Any) -> tuple[Any, Any]:
-        factor = float(np.exp(self.log_halfwidth))
+    def halfwidths(self, land: Any = None) -> Any:
+        """Per-listing log half-width; ``land`` marks land listings (None: all alike)."""
+        if land is None or (self.house_log_halfwidth is None and self.land_log_halfwidth is None):
+            return self.log_halfwidth
+        house = self.log_halfwidth if self.house_log_halfwidth is None else self.house_log_halfwidth
+        plot = self.log_halfwidth if self.land_log_halfwidth is None else self.land_log_halfwidth
+        return np.where(np.asarray(land, dtype=bool), plot, house)
+
+    def bounds(self, price: Any, land: Any = None) -> tuple[Any, Any]:
+        factor = np.exp(self.halfwidths(land))
         return np.asarray(price) / factor, np.asarray(price) * factor
 
     def to_dict(self) -> dict[str, float]:
-        return {"coverage": self.coverage, "log_halfwidth": self.log_halfwidth}
+        out = {"coverage": self.coverage, "log_halfwidth": self.log_halfwidth}
+        if self.house_log_halfwidth is not None:
+            out["house_log_halfwidth"] = self.house_log_halfwidth
+        if self.land_log_halfwidth is not None:
+            out["land_log_halfwidth"] = self.land_log_halfwidth
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriceInterval:
-        return cls(coverage=float(data["coverage"]), log_halfwidth=float(data["log_halfwidth"]))
+        def optional(key: str) -> float | None:
+            return float(data[key]) if data.get(key) is not None else None
+
+        return cls(
+            coverage=float(data["coverage"]),
+            log_halfwidth=float(data["log_halfwidth"]),
+            house_log_halfwidth=optional("house_log_halfwidth"),
+            land_log_halfwidth=optional("land_log_halfwidth"),
+        )
 
 
-def conformal_interval(y_true: Any, y_pred: Any, coverage: float) -> PriceInterval:
-    """Calibrate the interval on held-out prices the model never trained on."""
+def _conformal_quantile(residuals: np.ndarray, coverage: float) -> float:
+    n = len(residuals)
+    level = min(1.0, np.ceil((n + 1) * coverage) / n)
+    return float(np.quantile(residuals, level, method="higher"))
+
+
+def conformal_interval(
+    y_true: Any,
+    y_pred: Any,
+    coverage: float,
+    land: Any = None,
+    min_segment_rows: int = MIN_SEGMENT_ROWS,
+) -> PriceInterval:
+    """Calibrate the interval on held-out prices the model never trained on.
+
+    With ``land`` (one flag per held-out listing), houses and land get their own width
+    where the held-out prices hold at least ``min_segment_rows`` of that segment.
+    """
     residuals = np.abs(
         np.log(np.asarray(y_true, "float64")) - np.log(np.asarray(y_pred, "float64"))
     )
-    n = len(residuals)
-    if n == 0:
+    if len(residuals) == 0:
         raise ValueError("conformal calibration needs at least one held-out price")
-    level = min(1.0, np.ceil((n + 1) * coverage) / n)
-    return PriceInterval(coverage, float(np.quantile(residuals, level, method="higher")))
+    overall = _conformal_quantile(residuals, coverage)
+    if land is None:
+        return PriceInterval(coverage, overall)
+    is_land = np.asarray(land, dtype=bool)
+    if is_land.shape != residuals.shape:
+        raise ValueError(f"{len(is_land)} land flags for {len(residuals)} held-out prices")
+    widths = [
+        _conformal_quantile(residuals[mask], coverage)
+        if int(mask.sum()) >= min_segment_rows
+        else None
+        for mask in (~is_land, is_land)
+    ]
+    return PriceInterval(coverage, overall, *widths)

@@ -19,7 +19,7 @@ import numpy as np
 
 from homeval import fasttrees
 from homeval.explain import explain_rows
-from homeval.features import FEATURES
+from homeval.features import FEATURES, LAND_COLUMN
 from homeval.packaging import PriceModel, load_price_model
 
 log = logging.getLogger(__name__)
@@ -65,11 +65,18 @@ class Pricer:
         """Dollars per listing."""
         return np.exp(self.log_prices(self.encode(records)))
 
-    def bounds(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def quote(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Dollars per listing, and which listings are land (their interval is wider)."""
+        features = self.encode(records)
+        return np.exp(self.log_prices(features)), features[:, LAND_COLUMN] == 1.0
+
+    def bounds(
+        self, prices: np.ndarray, land: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """The calibrated interval around each price, or None if the model has none."""
         if self.model.interval is None:
             return None
-        low, high = self.model.interval.bounds(prices)
+        low, high = self.model.interval.bounds(prices, land)
         return np.asarray(low), np.asarray(high)
 
     @property

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from homeval.features import INPUT_FIELDS
+from homeval.features import INPUT_FIELDS, land_mask
 from homeval.modeling import (
     MODEL_KINDS,
     ModelKind,
@@ -199,9 +199,12 @@ def train_candidates(
         seconds = time.perf_counter() - started
         metrics = price_metrics(test["price"], estimator.predict(test))
         interval = conformal_interval(
-            calibration["price"], estimator.predict(calibration), settings.interval_coverage
+            calibration["price"],
+            estimator.predict(calibration),
+            settings.interval_coverage,
+            land=land_mask(calibration),
         )
-        low, high = interval.bounds(estimator.predict(test))
+        low, high = interval.bounds(estimator.predict(test), land_mask(test))
         metrics["interval_coverage"] = float(
             np.mean((test["price"] >= low) & (test["price"] <= high))
         )

@@ -60,6 +60,7 @@ class PriceResult:
     request: PriceRequest
     pricer: Pricer
     prices: np.ndarray | None = None
+    land: np.ndarray | None = None
     explanations: list[dict[str, Any]] | None = None
 
 
@@ -155,7 +156,7 @@ class HousePriceModel(Model):
 
     def predict(self, payload: PriceRequest, headers: dict[str, str] | None = None) -> PriceResult:
         pricer = self._pricer()
-        prices = pricer.prices(payload.records)
+        prices, land = pricer.quote(payload.records)
         counter = self._rows.get(pricer.version)
         if counter is None:
             counter = self._rows[pricer.version] = metrics.PREDICTIONS.labels(
@@ -165,7 +166,7 @@ class HousePriceModel(Model):
         observe = self._price_hist.observe
         for price in prices.tolist():
             observe(price)
-        return PriceResult(payload, pricer, prices=prices)
+        return PriceResult(payload, pricer, prices=prices, land=land)
 
     def explain(self, payload: PriceRequest, headers: dict[str, str] | None = None) -> PriceResult:
         pricer = self._pricer()
@@ -190,7 +191,7 @@ class HousePriceModel(Model):
             }
         assert result.prices is not None
         request = result.request
-        bounds = pricer.bounds(result.prices) if request.options.interval else None
+        bounds = pricer.bounds(result.prices, result.land) if request.options.interval else None
         if request.options.interval and bounds is None:
             raise InvalidInput(f"model {self.name} version {pricer.version} has no interval")
         if request.v2 is not None:

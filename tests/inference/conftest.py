@@ -54,11 +54,13 @@ def register(registry: Registry, estimator: object, kind: str, alias: str | None
     import mlflow
     from mlflow import MlflowClient
 
+    from homeval.features import land_mask
     from homeval.modeling import conformal_interval
     from homeval.packaging import log_price_model
 
     frame = registry.listings
-    interval = conformal_interval(frame["price"], estimator.predict(frame), 0.9)  # type: ignore[attr-defined]
+    predicted = estimator.predict(frame)  # type: ignore[attr-defined]
+    interval = conformal_interval(frame["price"], predicted, 0.9, land=land_mask(frame))
     with mlflow.start_run():
         info = log_price_model(
             estimator,

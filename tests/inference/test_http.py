@@ -94,17 +94,23 @@ def test_lists_in_schema_order_are_listings_too(client: httpx.Client, registry: 
 
 def test_interval_when_asked(client: httpx.Client, registry: Registry, production) -> None:  # type: ignore[no-untyped-def]
     rows = sample(registry.listings, 10, seed=2)
+    land = {**rows[0], "bed": None, "bath": None, "house_size": None}
+    rows = [*rows, land]
     plain = client.post("/v1/models/house-price:predict", json={"instances": rows}).json()
     asked = client.post(
         "/v1/models/house-price:predict",
         json={"instances": rows, "parameters": {"interval": True}},
     ).json()
-    assert asked["interval"] == {"coverage": pytest.approx(production.interval.coverage)}
-    factor = math.exp(production.interval.log_halfwidth)
-    for price, item in zip(plain["predictions"], asked["predictions"], strict=True):
+    interval = production.interval
+    assert asked["interval"] == {"coverage": pytest.approx(interval.coverage)}
+    # the real rows calibrate houses and land apart, and land is priced less surely
+    assert interval.house_log_halfwidth < interval.land_log_halfwidth
+    for row, price, item in zip(rows, plain["predictions"], asked["predictions"], strict=True):
+        is_land = all(row.get(f) is None for f in ("bed", "bath", "house_size"))
+        width = interval.land_log_halfwidth if is_land else interval.house_log_halfwidth
         assert item["price"] == price
-        assert item["lower"] == pytest.approx(price / factor)
-        assert item["upper"] == pytest.approx(price * factor)
+        assert item["lower"] == pytest.approx(price / math.exp(width))
+        assert item["upper"] == pytest.approx(price * math.exp(width))
         assert item["lower"] < price < item["upper"]
 
 
