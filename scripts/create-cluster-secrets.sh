@@ -43,3 +43,4 @@ secret homeval homeval-grafana \
 secret airflow airflow-metadata "connection=postgresql://$db_user:$db_password@$host/airflow"
 secret airflow airflow-fernet-key "fernet-key=$(fernet)"
 secret airflow airflow-api-secret-key "api-secret-key=$(random)"
+secret airflow homeval-db "url=postgresql://$db_user:$db_password@$host/homeval"  # DAG reads trainlogs

@@ -135,6 +135,7 @@ def homeval_pipeline() -> None:
                 timeout_s=config.run_timeout_s,
                 log=log,
                 on_submitted=submitted,
+                database_url=config.database_url,
             )
         except ClusterRunError as exc:
             if exc.outcome is not None:

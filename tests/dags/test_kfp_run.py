@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import yaml
 from homeval_trigger.kfp_run import (
     ClusterOutcome,
@@ -16,6 +20,7 @@ from homeval_trigger.kfp_run import (
 )
 from homeval_trigger.thresholds import Thresholds
 
+from tests.conftest import free_port
 from tests.dags.conftest import LogLines
 from tests.dags.kfp_stub import API, KfpStub
 
@@ -217,3 +222,77 @@ def test_the_stub_rejects_a_run_without_a_spec(kfp_stub: KfpStub) -> None:
 
     answer = httpx.post(f"{kfp_stub.host}{API}/runs", json={"display_name": "empty"})
     assert answer.status_code == 400
+
+
+# --- what the run decided, read back from the platform's trainlogs ------------------------
+
+RUN_ROWS = [  # what the pipeline's pods write while the run goes on (homeval.steps)
+    ("collect", "collected", "collected 3 batches", {"inserted": 1200}, None),
+    ("process", "processed", "cleaned", {"clean_total": 21000}, None),
+    ("gates", "passed", "gates passed", {"clean_rows": 21000}, None),
+    ("drift", "detected", "drift", {"detected": True, "drift_share": 0.4}, None),
+    ("train", "trained", "lightgbm best", {"mdape": 0.16}, None),
+    ("promote", "promoted", "v3 beats v2", {"mdape": 0.16}, "3"),
+]
+
+
+@pytest.fixture
+def trainlogs_db(postgres_url: str, platform_bin: Path, tmp_path: Path) -> str:
+    """A real PostgreSQL store with the platform's schemas, made by `homeval db init`."""
+    env = {**os.environ, "HOMEVAL_DATABASE_URL": postgres_url, "HOMEVAL_HOME": str(tmp_path)}
+    subprocess.run([str(platform_bin), "db", "init"], env=env, check=True, capture_output=True)
+    return postgres_url
+
+
+def _write_rows(database_url: str, run_id: str) -> None:
+    engine = sa.create_engine(sa.make_url(database_url).set(drivername="postgresql+psycopg"))
+    insert = sa.text(
+        "INSERT INTO trainlogs.logs (time, step, status, message, metrics, model_version, "
+        "pipeline_run) VALUES (now(), :step, :status, :message, CAST(:metrics AS JSON), "
+        ":version, :run)"
+    )
+    with engine.begin() as conn:
+        for step, status, message, metrics, version in RUN_ROWS:
+            row = {"step": step, "status": status, "message": message, "version": version}
+            conn.execute(insert, {**row, "metrics": json.dumps(metrics), "run": run_id})
+    engine.dispose()
+
+
+def test_a_cluster_run_says_what_it_decided(
+    kfp_stub: KfpStub, compiled_pipeline: Path, task_log: TaskLog, trainlogs_db: str
+) -> None:
+    outcome = submit(
+        kfp_stub,
+        compiled_pipeline,
+        task_log[0],
+        on_submitted=lambda run_id: _write_rows(trainlogs_db, run_id),
+        database_url=trainlogs_db,
+    )
+    assert outcome.decisions == {
+        "collected_rows": 1200,
+        "clean_rows": 21000,
+        "drift_detected": True,
+        "drift_share": 0.4,
+        "trained": True,
+        "promoted": True,
+        "model_version": "3",
+        "skip_reason": None,
+    }
+    assert outcome.to_xcom()["decisions"]["model_version"] == "3"
+    assert f"pipeline run {outcome.run_id} SUCCEEDED: trained, promoted model version 3" in (
+        task_log[1].text()
+    )
+
+
+def test_an_unreadable_store_leaves_the_decisions_out_not_the_run(
+    kfp_stub: KfpStub, compiled_pipeline: Path, task_log: TaskLog, trainlogs_db: str
+) -> None:
+    closed = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"
+    outcome = submit(kfp_stub, compiled_pipeline, task_log[0], database_url=closed)
+    assert outcome.succeeded
+    assert outcome.decisions is None
+    assert "cannot read run" in task_log[1].text()
+    # a store that never heard of the run says so too
+    outcome = submit(kfp_stub, compiled_pipeline, task_log[0], database_url=trainlogs_db)
+    assert outcome.decisions is None
+    assert f"the store has no trainlogs row of run {outcome.run_id}" in task_log[1].text()

@@ -64,6 +64,7 @@ def test_config_defaults_need_no_environment() -> None:
     assert config.kfp_host == ""
     assert config.mode == "local"
     assert config.schedule == "@daily"
+    assert config.database_url == ""
 
 
 def test_config_reads_the_homeval_variables() -> None:
@@ -77,6 +78,7 @@ def test_config_reads_the_homeval_variables() -> None:
             "HOMEVAL_DAG_RUN_TIMEOUT_S": "600",
             "HOMEVAL_DAG_SCHEDULE": "0 3 * * *",
             "HOMEVAL_DAG_MODE": "cluster",
+            "HOMEVAL_DATABASE_URL": " postgresql://homeval@postgres:5432/homeval ",
         }
     )
     assert config.platform_bin == "/opt/platform/bin/homeval"
@@ -84,6 +86,7 @@ def test_config_reads_the_homeval_variables() -> None:
     assert config.kfp_host == "http://ml-pipeline.kubeflow:8888"
     assert (config.kfp_experiment, config.kfp_poll_s, config.run_timeout_s) == ("nightly", 2.5, 600)
     assert (config.schedule, config.mode) == ("0 3 * * *", "cluster")
+    assert config.database_url == "postgresql://homeval@postgres:5432/homeval"
 
 
 def test_schedule_none_means_manual_runs_only() -> None:

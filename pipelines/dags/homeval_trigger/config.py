@@ -39,6 +39,8 @@ class TriggerConfig:
     run_timeout_s: float = 4 * 3600.0
     schedule: str | None = "@daily"
     mode: Mode = "local"
+    database_url: str = ""
+    """The platform's store, where cluster runs' decisions are read back (optional)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TriggerConfig:
@@ -76,4 +78,5 @@ class TriggerConfig:
             run_timeout_s=seconds("HOMEVAL_DAG_RUN_TIMEOUT_S", defaults.run_timeout_s),
             schedule=None if schedule.lower() in ("none", "manual") else schedule,
             mode=mode,
+            database_url=env.get("HOMEVAL_DATABASE_URL", "").strip(),
         )

@@ -15,12 +15,14 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .decisions import read_decisions
+from .outcome import PipelineOutcome
 from .thresholds import Thresholds
 
 SUCCESS_STATES = frozenset({"SUCCEEDED"})
@@ -49,6 +51,8 @@ class ClusterOutcome:
     arguments: dict[str, Any]
     error: str | None = None
     tasks: dict[str, str] = field(default_factory=dict)
+    decisions: dict[str, Any] | None = None
+    """What the run decided, from the platform's trainlogs (None: no store URL given)."""
 
     @property
     def succeeded(self) -> bool:
@@ -111,6 +115,25 @@ def _brief(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300]
 
 
+def _with_decisions(
+    outcome: ClusterOutcome, database_url: str, log: logging.Logger
+) -> ClusterOutcome:
+    """The outcome with the run's decisions from trainlogs; unchanged if they cannot be read
+    (the run's own state decides the task, not this report)."""
+    if not database_url:
+        return outcome
+    try:
+        decisions = read_decisions(database_url, outcome.run_id)
+    except Exception as exc:  # the store is unreachable or not the platform's
+        log.warning("cannot read run %s's decisions from the store: %s", outcome.run_id, exc)
+        return outcome
+    if decisions is None:
+        log.warning("the store has no trainlogs row of run %s", outcome.run_id)
+        return outcome
+    log.info("%s", PipelineOutcome(outcome.run_id, outcome.state, decisions).summary())
+    return replace(outcome, decisions=asdict(decisions))
+
+
 def submit_and_wait(
     *,
     host: str,
@@ -122,8 +145,13 @@ def submit_and_wait(
     timeout_s: float,
     log: logging.Logger,
     on_submitted: Callable[[str], None] | None = None,
+    database_url: str = "",
 ) -> ClusterOutcome:
-    """Create a run of ``package`` on the KFP API at ``host``; return once it has finished."""
+    """Create a run of ``package`` on the KFP API at ``host``; return once it has finished.
+
+    With ``database_url`` (the platform's store) the finished run's decisions are read
+    from ``trainlogs`` and added to the outcome.
+    """
     if not host:
         raise ClusterRunError(
             "no KFP host: set the kfp_host param of the run or HOMEVAL_KFP_HOST on the worker"
@@ -198,9 +226,11 @@ def submit_and_wait(
             log.info("KFP run %s is %s", run_id, current.state)
             last_state = current.state
         if current.state in SUCCESS_STATES:
+            current = _with_decisions(current, database_url, log)
             log.info("%s", current.summary())
             return current
         if current.state in FAILURE_STATES:
+            current = _with_decisions(current, database_url, log)
             raise ClusterRunError(current.summary(), current)
         if time.monotonic() >= deadline:
             try:
