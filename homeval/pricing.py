@@ -63,7 +63,7 @@ class Pricer:
 
     def prices(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Dollars per listing."""
-        return np.exp(self.log_prices(self.encode(records)))
+        return self.quote(records)[0]
 
     def quote(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         """Dollars per listing, and which listings are land (their interval is wider)."""

@@ -190,6 +190,7 @@ def train_candidates(
     ):
         mlflow.log_metrics({f"test_{k}": v for k, v in baseline.items()})
 
+    calibration_land, test_land = land_mask(calibration), land_mask(test)
     candidates: list[Candidate] = []
     for kind in MODEL_KINDS:
         params = candidate_params(kind, settings)
@@ -197,14 +198,15 @@ def train_candidates(
         started = time.perf_counter()
         estimator.fit(train, train["price"].to_numpy())
         seconds = time.perf_counter() - started
-        metrics = price_metrics(test["price"], estimator.predict(test))
+        predicted = estimator.predict(test)
+        metrics = price_metrics(test["price"], predicted)
         interval = conformal_interval(
             calibration["price"],
             estimator.predict(calibration),
             settings.interval_coverage,
-            land=land_mask(calibration),
+            land=calibration_land,
         )
-        low, high = interval.bounds(estimator.predict(test), land_mask(test))
+        low, high = interval.bounds(predicted, test_land)
         metrics["interval_coverage"] = float(
             np.mean((test["price"] >= low) & (test["price"] <= high))
         )

@@ -125,7 +125,9 @@ def _with_decisions(
     try:
         decisions = read_decisions(database_url, outcome.run_id)
     except Exception as exc:  # the store is unreachable or not the platform's
-        log.warning("cannot read run %s's decisions from the store: %s", outcome.run_id, exc)
+        log.warning(
+            "cannot read run %s's decisions from the store: %s", outcome.run_id, _brief(exc)
+        )
         return outcome
     if decisions is None:
         log.warning("the store has no trainlogs row of run %s", outcome.run_id)
