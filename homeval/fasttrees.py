@@ -30,6 +30,8 @@ from typing import Any, Final
 import numba
 import numpy as np
 
+from homeval import leafmasks
+
 # How a split treats missing values (LightGBM's missing types; scikit-learn is NAN_MISSING).
 NONE_MISSING: Final = 0  # NaN is read as 0.0, then compared
 ZERO_MISSING: Final = 1  # 0 (and NaN) go the default way
@@ -76,6 +78,9 @@ class Forest:
     quad_inverse: np.ndarray
     quad_weight: np.ndarray
     quad_power: np.ndarray
+    masks: leafmasks.LeafMasks | None = None
+    """Per-bin leaf masks (``homeval.leafmasks``): prediction without walking the trees,
+    when the forest fits their limits."""
 
     @property
     def n_trees(self) -> int:
@@ -101,6 +106,8 @@ class Forest:
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _predict_rows(self, rows: np.ndarray) -> np.ndarray:
+        if self.masks is not None:
+            return self.masks.predict(rows)
         return _predict(
             rows, self.lay_roots, self.lay_depth, self.lay_meta, self.lay_threshold, self.lay_value
         )
@@ -300,7 +307,23 @@ class _Builder:
             path_nan_ok=np.asarray(path_nan_ok, dtype=np.bool_),
             **self._layout(),
             **quad,
+            masks=leafmasks.build(
+                n_features=n_features,
+                roots=self.roots,
+                feature=self.feature,
+                threshold=self.threshold,
+                left=self.left,
+                right=self.right,
+                nan_right=[self._nan_right(n) for n in range(len(self.feature))],
+                value=self.value,
+            ),
         )
+
+    def _nan_right(self, node: int) -> bool:
+        """Does a missing value go right at this split?"""
+        if self.missing[node] == NONE_MISSING:  # read as 0.0, then compared
+            return self.threshold[node] < 0.0
+        return not self.default_left[node]
 
     def _layout(self) -> dict[str, np.ndarray]:
         """Renumber nodes tree by tree, breadth first, so a node's children are adjacent

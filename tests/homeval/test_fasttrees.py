@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,11 @@ def test_lightgbm_prices_and_shap_are_lightgbms(listings: pd.DataFrame, matrix: 
     booster = model_parts(small_model(listings, num_leaves=63, n_estimators=60)).booster
     forest = fasttrees.from_lightgbm(booster)
     expected = booster.predict(matrix, num_threads=1)
-    for rows in (matrix[:1], matrix[:7], matrix):  # both loop shapes (few rows, many rows)
+    assert forest.masks is not None, "63-leaf trees are priced by leaf masks"
+    walk = dataclasses.replace(forest, masks=None)
+    for rows in (matrix[:1], matrix[:7], matrix):  # both walk shapes (few rows, many rows)
         np.testing.assert_allclose(forest.predict(rows), expected[: len(rows)], rtol=1e-12)
+        np.testing.assert_allclose(walk.predict(rows), expected[: len(rows)], rtol=1e-12)
 
     contrib = booster.predict(matrix[:60], num_threads=1, pred_contrib=True)
     shap = forest.shap(matrix[:60])
