@@ -1,9 +1,10 @@
 """From a raw listing to the numbers a tree model reads — the same way in training and serving.
 
 One encoder serves both worlds: ``transform`` works on a DataFrame (training, batch
-scoring, MLflow's pyfunc), ``encode_records`` on plain dicts with nothing but dictionary
-lookups (the predictor's hot path: no DataFrame and no scikit-learn transformer per
-request).  A test holds the two to the same numbers.
+scoring, MLflow's pyfunc), ``encode_batch`` on a request's validated listing columns
+(``listing_batch.ListingBatch``) with dictionary lookups and numpy only (the predictor's
+hot path: no DataFrame and no scikit-learn transformer per request); ``encode_records``
+takes plain dicts the same way.  A test holds them to the same numbers.
 
 Location is what prices a house, and ZIPs, cities and states are high-cardinality, so
 they enter as smoothed target encodings (mean log price and mean log price per square
@@ -18,18 +19,20 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date
+from itertools import repeat
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from homeval.listing_batch import ListingBatch, as_float
 from homeval.schema import LISTING_FIELDS, STATUSES
 
 INPUT_FIELDS: Final = tuple(f for f in LISTING_FIELDS if f != "price")
 """What a caller gives to price a listing: every listing field but the price."""
 
-_STATUS_CODE: Final = {s: float(i) for i, s in enumerate(STATUSES)}
+_STATUS_CODE: Final[dict[str | None, float]] = {s: float(i) for i, s in enumerate(STATUSES)}
 _NUMERIC: Final = ("bed", "bath", "acre_lot", "house_size")
 _LEVELS: Final = ("state", "city", "zip")
 _TARGETS: Final = ("price", "ppsf", "ppa")
@@ -113,35 +116,6 @@ def city_key(state: Any, city: Any) -> str | None:
     return f"{state}|{city.strip().lower()}"
 
 
-def _as_float(value: Any) -> float:
-    if type(value) is float:
-        return value if math.isfinite(value) else _NAN
-    if value is None or isinstance(value, bool):
-        return _NAN
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return _NAN
-    return number if math.isfinite(number) else _NAN
-
-
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and value.strip():
-        try:
-            return date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            return None
-    if isinstance(value, pd.Timestamp) and not pd.isna(value):
-        return value.date()
-    return None
-
-
-def _years_between(start: date | None, end: date) -> float:
-    return _NAN if start is None else (end - start).days / 365.25
-
-
 class ListingEncoder(TransformerMixin, BaseEstimator):
     """Raw listing fields → ``FEATURES``; fitted on log prices (see module docstring).
 
@@ -161,7 +135,8 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             raise ValueError("ListingEncoder needs the log prices to fit")
         frame = _frame(X)
         log_price = np.asarray(y, dtype="float64")
-        self.__dict__.pop("_place_cache", None)  # places were encoded with the old tables
+        for cache in _CACHES:  # encoded with the old tables
+            self.__dict__.pop(cache, None)
         self.tables_ = _fit_tables(frame, log_price, _keys(frame))
         dates = pd.to_datetime(frame["prev_sold_date"], errors="coerce")
         latest = dates.max()
@@ -212,54 +187,82 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         return _derive(out)[list(FEATURES)]
 
     def encode_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """The serving path: normalised listing dicts → feature matrix, lookups only."""
-        if not records:
-            return np.empty((0, len(FEATURES)), dtype="float64")
-        return np.array([self.encode_record(r) for r in records], dtype="float64")
+        """Listing dicts → feature matrix (see ``encode_batch``)."""
+        return self.encode_batch(ListingBatch.from_records(records))
 
-    def encode_record(self, record: Mapping[str, Any]) -> list[float]:
-        get = record.get
-        bed, bath = _as_float(get("bed")), _as_float(get("bath"))
-        acre, size = _as_float(get("acre_lot")), _as_float(get("house_size"))
-        no_bed, no_bath, no_acre, no_size = bed != bed, bath != bath, acre != acre, size != size
-        state, city, zip_code = get("state"), get("city"), get("zip_code")
-        where = (state, city, zip_code)
-        location = self._places.get(where) if type(state) is str else None
-        if location is None:
-            location = self._location(state, city_key(state, city), zip_code)
-            if len(self._places) >= _PLACE_CACHE_SIZE:
-                self._places.clear()
-            self._places[where] = location
-        broker = self._broker(get("brokered_by"))
-        status = get("status")
-        sold = get("prev_sold_date")
-        return [
-            _STATUS_CODE.get(status, _NAN) if isinstance(status, str) else _NAN,
-            bed,
-            bath,
-            acre,
-            size,
-            1.0 if no_bed and no_bath and no_size else 0.0,
-            float(no_bed + no_bath + no_acre + no_size),
-            _NAN if sold is None else _years_between(_as_date(sold), self.reference_date_),
-            _as_float(zip_code),
-            *location,
-            location[7] + math.log(size) if size > 0 else _NAN,
-            location[8] + math.log(acre) if acre > 0 else _NAN,
-            *broker,
-        ]
+    def encode_batch(self, batch: ListingBatch) -> np.ndarray:
+        """The serving path: listing columns → feature matrix, lookups only.
+
+        Places and brokers are looked up once per distinct key (and cached across
+        requests); everything else is a numpy operation per column.
+        """
+        n = len(batch)
+        out = np.empty((n, len(FEATURES)), dtype="float64")
+        if n == 0:
+            return out
+        out[:, _COL["status"]] = list(map(_STATUS_CODE.get, batch.status, repeat(_NAN)))
+        missing = np.zeros(n)
+        for name in _NUMERIC:
+            values = getattr(batch, name)
+            out[:, _COL[name]] = values
+            missing += np.isnan(values)
+        out[:, _COL["is_land"]] = (
+            np.isnan(batch.bed) & np.isnan(batch.bath) & np.isnan(batch.house_size)
+        )
+        out[:, _COL["missing_count"]] = missing
+        out[:, _COL["years_since_sale"]] = (
+            float(self.reference_date_.toordinal()) - batch.sold_day
+        ) / 365.25
+        out[:, _PLACE_COLUMNS] = self._place_rows(batch)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            size, acre = batch.house_size, batch.acre_lot
+            out[:, _COL["size_price"]] = np.where(
+                size > 0, out[:, _COL["zip_ppsf"]] + np.log(size), _NAN
+            )
+            out[:, _COL["lot_price"]] = np.where(
+                acre > 0, out[:, _COL["zip_ppa"]] + np.log(acre), _NAN
+            )
+        brokers, default = self._brokers, self._broker(None)
+        out[:, _BROKER_COLUMNS] = list(map(brokers.get, batch.brokered_by, repeat(default)))
+        return out
+
+    def _place_rows(self, batch: ListingBatch) -> list[tuple[float, ...]]:
+        """``zip_number`` and the location encodings of each listing's place."""
+        places = self._places
+        keys = list(zip(batch.state, batch.city, batch.zip_code, strict=True))
+        rows = list(map(places.get, keys))
+        if None in rows:
+            if len(places) >= _PLACE_CACHE_SIZE:
+                places.clear()
+            for i, key in enumerate(keys):
+                if rows[i] is None:
+                    state, city, zip_code = key
+                    location = self._location(state, city_key(state, city), zip_code)
+                    rows[i] = places[key] = (as_float(zip_code), *location)
+        return rows  # type: ignore[return-value]
 
     @property
-    def _places(self) -> dict[tuple[Any, Any, Any], list[float]]:
-        """Location features by (state, city, zip) as given: most requests repeat places."""
+    def _places(self) -> dict[tuple[Any, Any, Any], tuple[float, ...]]:
+        """Place features by (state, city, zip) as given: most requests repeat places."""
         cache = self.__dict__.get("_place_cache")
         if cache is None:
             cache = self.__dict__["_place_cache"] = {}
         return cache
 
+    @property
+    def _brokers(self) -> dict[str, list[float]]:
+        """Broker features of every broker the tables know (computed once)."""
+        cache = self.__dict__.get("_broker_cache")
+        if cache is None:
+            cache = self.__dict__["_broker_cache"] = {
+                broker: self._broker(broker) for broker in self.tables_["broker"]
+            }
+        return cache
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())
-        state.pop("_place_cache", None)  # a cache, not part of the fitted model
+        for cache in _CACHES:  # caches, not part of the fitted model
+            state.pop(cache, None)
         return state
 
     def _broker(self, broker: Any) -> list[float]:
@@ -296,6 +299,18 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         """Known states, cities and ZIPs (for forms and drift checks)."""
         return {level: sorted(self.tables_[level]) for level in _LEVELS}
 
+
+_COL: Final = {name: i for i, name in enumerate(FEATURES)}
+_PLACE_COLUMNS: Final = [
+    _COL[name]
+    for name in (
+        "zip_number",
+        *(f"{level}_{t}" for level in _LEVELS for t in _TARGETS),
+        "zip_listings",
+    )
+]
+_BROKER_COLUMNS: Final = [_COL["broker_price"], _COL["broker_listings"]]
+_CACHES: Final = ("_place_cache", "_broker_cache")
 
 _ENCODED: Final = [
     *(f"{level}_{t}" for level in _LEVELS for t in _TARGETS),

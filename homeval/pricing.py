@@ -1,8 +1,9 @@
 """A loaded price model made ready to serve: lookups-only encoding, compiled trees, SHAP.
 
 ``Pricer`` is what the predictor holds per served model.  It never builds a DataFrame or
-calls a scikit-learn transformer per request: the encoder's ``encode_records`` turns
-listing dicts into the feature matrix and ``fasttrees`` prices and explains it.  Before a
+calls a scikit-learn transformer per request: the encoder's ``encode_batch`` turns the
+validated listing columns (or ``encode_records`` listing dicts) into the feature matrix
+and ``fasttrees`` prices and explains it.  Before a
 pricer is handed out it proves the compiled trees give the library's own prices on
 probe listings (<= 1e-9 relative); if not, it falls back to the library (LightGBM with
 ``num_threads=1``), so a surprise in a future model costs speed, never correctness.
@@ -20,11 +21,15 @@ import numpy as np
 from homeval import fasttrees
 from homeval.explain import explain_rows
 from homeval.features import FEATURES, LAND_COLUMN
+from homeval.listing_batch import ListingBatch
 from homeval.packaging import PriceModel, load_price_model
 
 log = logging.getLogger(__name__)
 
 _CHECK_RTOL = 1e-9
+
+Listings = ListingBatch | Sequence[Mapping[str, Any]]
+"""Validated columns (the predictor) or listing dicts (batch callers, tests)."""
 
 
 class ExplainUnavailableError(RuntimeError):
@@ -53,21 +58,24 @@ class Pricer:
     def kind(self) -> str:
         return self.model.parts.kind
 
-    def encode(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        return self.model.parts.encoder.encode_records(records)
+    def encode(self, listings: Listings) -> np.ndarray:
+        encoder = self.model.parts.encoder
+        if isinstance(listings, ListingBatch):
+            return encoder.encode_batch(listings)
+        return encoder.encode_records(listings)
 
     def log_prices(self, features: np.ndarray) -> np.ndarray:
         if self.forest is not None:
             return self.forest.predict(features, self.threads)
         return _library_predict(self.model.parts.regressor, features)
 
-    def prices(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    def prices(self, listings: Listings) -> np.ndarray:
         """Dollars per listing."""
-        return self.quote(records)[0]
+        return self.quote(listings)[0]
 
-    def quote(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    def quote(self, listings: Listings) -> tuple[np.ndarray, np.ndarray]:
         """Dollars per listing, and which listings are land (their interval is wider)."""
-        features = self.encode(records)
+        features = self.encode(listings)
         return np.exp(self.log_prices(features)), features[:, LAND_COLUMN] == 1.0
 
     def bounds(
@@ -83,9 +91,9 @@ class Pricer:
     def coverage(self) -> float | None:
         return self.model.interval.coverage if self.model.interval else None
 
-    def explain(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def explain(self, listings: Listings) -> list[dict[str, Any]]:
         """Exact TreeSHAP per field (log scale) with base value and price per listing."""
-        features = self.encode(records)
+        features = self.encode(listings)
         if self.forest is not None:
             contributions = self.forest.shap(features, self.threads)
             base = self.forest.base_value

@@ -29,6 +29,7 @@ from kserve.model import InferenceVerb
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
 from homeval.features import INPUT_FIELDS
+from homeval.listing_batch import ListingBatch
 from homeval.pricing import ExplainUnavailableError, Pricer
 from homeval.schema import LISTING_FIELDS
 from homeval.serving import ModelSlot, NotLoadedError
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 class PriceRequest:
     """A validated request: normalised listings and what else was asked."""
 
-    records: list[dict[str, Any]]
+    listings: ListingBatch
     options: Options
     v2: InferRequest | None = None
 
@@ -117,10 +118,10 @@ class HousePriceModel(Model):
                     payload = orjson.loads(payload)
                 except orjson.JSONDecodeError:
                     raise RequestError('the body must be JSON: {"instances": [...]}') from None
-            records, options = parse_v1_body(payload, max_instances=self.max_instances)
+            listings, options = parse_v1_body(payload, max_instances=self.max_instances)
         except RequestError as exc:
             raise InvalidInput(str(exc)) from None
-        return PriceRequest(records, options)
+        return PriceRequest(listings, options)
 
     def _from_v2(self, request: InferRequest) -> PriceRequest:
         columns: dict[str, list[Any]] = {}
@@ -145,8 +146,8 @@ class HousePriceModel(Model):
                 raise RequestError(f"input {tensor.name} is given twice")
             columns[tensor.name] = data
         instances = columns_to_instances(columns, max_instances=self.max_instances)
-        records = parse_instances(instances, max_instances=self.max_instances)
-        return PriceRequest(records, parse_options(request.parameters), v2=request)
+        listings = parse_instances(instances, max_instances=self.max_instances)
+        return PriceRequest(listings, parse_options(request.parameters), v2=request)
 
     def _pricer(self) -> Pricer:
         try:
@@ -156,7 +157,7 @@ class HousePriceModel(Model):
 
     def predict(self, payload: PriceRequest, headers: dict[str, str] | None = None) -> PriceResult:
         pricer = self._pricer()
-        prices, land = pricer.quote(payload.records)
+        prices, land = pricer.quote(payload.listings)
         counter = self._rows.get(pricer.version)
         if counter is None:
             counter = self._rows[pricer.version] = metrics.PREDICTIONS.labels(
@@ -171,7 +172,7 @@ class HousePriceModel(Model):
     def explain(self, payload: PriceRequest, headers: dict[str, str] | None = None) -> PriceResult:
         pricer = self._pricer()
         try:
-            explanations = pricer.explain(payload.records)
+            explanations = pricer.explain(payload.listings)
         except ExplainUnavailableError as exc:
             raise InvalidInput(f"model {self.name} cannot explain: {exc}") from None
         return PriceResult(payload, pricer, explanations=explanations)

@@ -56,14 +56,14 @@ def main() -> int:
     assert forest is not None, "the bench model has compiled trees"
     raw = body_path.read_bytes()
     body = orjson.loads(raw)
-    records, _ = parse_v1_body(body, max_instances=1_000)
-    features = pricer.encode(records)
+    listings, _ = parse_v1_body(body, max_instances=1_000)
+    features = pricer.encode(listings)
     one = features[:1].copy()
     n = args.threads
     steps = [
         ("100 rows: decode the JSON body", lambda: orjson.loads(raw), 300),
         ("100 rows: validate the listings", lambda: parse_v1_body(body, max_instances=1_000), 100),
-        ("100 rows: encode (lookups)", lambda: pricer.encode(records), 100),
+        ("100 rows: encode (lookups)", lambda: pricer.encode(listings), 100),
         ("100 rows: compiled trees, 1 thread", lambda: forest.predict(features, 1), 100),
         (f"100 rows: compiled trees, {n} threads", lambda: forest.predict(features, n), 100),
         ("100 rows: LightGBM, num_threads=1", lambda: booster.predict(features, num_threads=1), 50),

@@ -148,7 +148,7 @@ def test_a_local_model_folder_is_served_too(registry: Registry, tmp_path: Path) 
     assert (
         answer["predictions"]
         == reference.prices(  # type: ignore[index]
-            [model.preprocess({"instances": [r]}).records[0] for r in rows]
+            [model.preprocess({"instances": [r]}).listings.records()[0] for r in rows]
         ).tolist()
     )
     assert answer["model_version"] is None  # type: ignore[index]
