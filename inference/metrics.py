@@ -7,7 +7,79 @@ everything homeval adds is here.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import threading
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+
+
+class BatchHistogram(Collector):
+    """A labelled histogram fed a whole request's values in one call.
+
+    ``prometheus_client.Histogram.observe`` takes a lock and a bucket search per value
+    (~1 µs): for a 100-listing request that was a tenth of the request.  Here the values
+    are bucketed with numpy and added under one lock; the exposition is the same as a
+    Histogram's (``_bucket{le=...}``, ``_count``, ``_sum``).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        buckets: Sequence[float],
+        registry: object = REGISTRY,
+    ) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = tuple(labelnames)
+        self.bounds = np.asarray(sorted(buckets), dtype="float64")
+        self._children: dict[tuple[str, ...], BatchHistogram.Child] = {}
+        self._lock = threading.Lock()
+        if registry is not None:
+            registry.register(self)  # type: ignore[attr-defined]
+
+    class Child:
+        def __init__(self, parent: BatchHistogram) -> None:
+            self._parent = parent
+            self.counts = np.zeros(len(parent.bounds) + 1, dtype=np.int64)  # last: above all
+            self.total = 0.0
+
+        def observe_many(self, values: np.ndarray) -> None:
+            # bucket i holds bounds[i-1] < v <= bounds[i] (Prometheus' "le")
+            slots = np.searchsorted(self._parent.bounds, values, side="left")
+            counts = np.bincount(slots, minlength=len(self.counts))
+            total = float(np.sum(values))
+            with self._parent._lock:
+                self.counts += counts
+                self.total += total
+
+    def labels(self, *values: str) -> BatchHistogram.Child:
+        key = tuple(str(v) for v in values)
+        if len(key) != len(self.labelnames):
+            raise ValueError(f"{self.name} takes labels {self.labelnames}, got {key}")
+        with self._lock:
+            child = self._children.get(key)
+            if child is None:
+                child = self._children[key] = BatchHistogram.Child(self)
+            return child
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        with self._lock:
+            snapshot = [(k, c.counts.copy(), c.total) for k, c in self._children.items()]
+        edges = [*(floatToGoString(b) for b in self.bounds), "+Inf"]
+        for key, counts, total in snapshot:
+            cumulative = np.cumsum(counts).tolist()
+            family.add_metric(
+                list(key), buckets=list(zip(edges, cumulative, strict=True)), sum_value=total
+            )
+        yield family
+
 
 REQUESTS = Counter(
     "homeval_predictor_requests_total",
@@ -35,7 +107,7 @@ MODEL_INFO = Gauge(
     "1 for the version each served name answers with right now.",
     ["model_name", "version", "run_id"],
 )
-PREDICTED_PRICE = Histogram(
+PREDICTED_PRICE = BatchHistogram(
     "homeval_predicted_price_dollars",
     "Prices the predictor gave.",
     ["model_name"],

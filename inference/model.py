@@ -164,9 +164,7 @@ class HousePriceModel(Model):
                 self.name, pricer.version or "local"
             )
         counter.inc(len(prices))
-        observe = self._price_hist.observe
-        for price in prices.tolist():
-            observe(price)
+        self._price_hist.observe_many(prices)
         return PriceResult(payload, pricer, prices=prices, land=land)
 
     def explain(self, payload: PriceRequest, headers: dict[str, str] | None = None) -> PriceResult:
