@@ -17,10 +17,11 @@ when it derived price-per-sqft from the very price it predicted.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import date
 from itertools import repeat
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 import pandas as pd
@@ -200,20 +201,18 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         out = np.empty((n, len(FEATURES)), dtype="float64")
         if n == 0:
             return out
-        out[:, _COL["status"]] = list(map(_STATUS_CODE.get, batch.status, repeat(_NAN)))
-        missing = np.zeros(n)
-        for name in _NUMERIC:
-            values = getattr(batch, name)
-            out[:, _COL[name]] = values
-            missing += np.isnan(values)
-        out[:, _COL["is_land"]] = (
-            np.isnan(batch.bed) & np.isnan(batch.bath) & np.isnan(batch.house_size)
+        out[:, _COL["status"]] = np.fromiter(
+            map(_STATUS_CODE.get, batch.status, repeat(_NAN)), dtype="float64", count=n
         )
-        out[:, _COL["missing_count"]] = missing
+        numbers = np.stack([getattr(batch, name) for name in _NUMERIC], axis=1)
+        out[:, _NUMERIC_SLICE] = numbers
+        absent = np.isnan(numbers)
+        out[:, _COL["is_land"]] = absent[:, _LAND_NUMERIC].all(axis=1)
+        out[:, _COL["missing_count"]] = absent.sum(axis=1)
         out[:, _COL["years_since_sale"]] = (
             float(self.reference_date_.toordinal()) - batch.sold_day
         ) / 365.25
-        out[:, _PLACE_COLUMNS] = self._place_rows(batch)
+        out[:, _PLACE_SLICE] = self._place_rows(batch)
         with np.errstate(divide="ignore", invalid="ignore"):
             size, acre = batch.house_size, batch.acre_lot
             out[:, _COL["size_price"]] = np.where(
@@ -222,41 +221,48 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             out[:, _COL["lot_price"]] = np.where(
                 acre > 0, out[:, _COL["zip_ppa"]] + np.log(acre), _NAN
             )
-        brokers, default = self._brokers, self._broker(None)
-        out[:, _BROKER_COLUMNS] = list(map(brokers.get, batch.brokered_by, repeat(default)))
+        index, table = self._brokers
+        out[:, _BROKER_SLICE] = table[list(map(index.get, batch.brokered_by, repeat(0)))]
         return out
 
-    def _place_rows(self, batch: ListingBatch) -> list[tuple[float, ...]]:
-        """``zip_number`` and the location encodings of each listing's place."""
+    def _place_rows(self, batch: ListingBatch) -> np.ndarray:
+        """``zip_number`` and the location encodings of each listing's place: rows of a
+        table that grows as new places are asked for (most requests repeat places)."""
         places = self._places
         keys = list(zip(batch.state, batch.city, batch.zip_code, strict=True))
-        rows = list(map(places.get, keys))
-        if None in rows:
-            if len(places) >= _PLACE_CACHE_SIZE:
-                places.clear()
-            for i, key in enumerate(keys):
-                if rows[i] is None:
-                    state, city, zip_code = key
-                    location = self._location(state, city_key(state, city), zip_code)
-                    rows[i] = places[key] = (as_float(zip_code), *location)
-        return rows  # type: ignore[return-value]
+        with places.lock:  # a reset or a growth must not meet a reader halfway
+            rows = list(map(places.index.get, keys))
+            if None in rows:
+                if places.used + len(keys) > _PLACE_CACHE_SIZE:
+                    places.reset()
+                    rows = [None] * len(keys)
+                for i, key in enumerate(keys):
+                    if rows[i] is None:
+                        rows[i] = places.index.get(key)  # asked twice in this request
+                    if rows[i] is None:
+                        state, city, zip_code = key
+                        location = self._location(state, city_key(state, city), zip_code)
+                        rows[i] = places.add(key, (as_float(zip_code), *location))
+            return places.table[cast(list[int], rows)]  # every place has its row now
 
     @property
-    def _places(self) -> dict[tuple[Any, Any, Any], tuple[float, ...]]:
-        """Place features by (state, city, zip) as given: most requests repeat places."""
+    def _places(self) -> _PlaceCache:
         cache = self.__dict__.get("_place_cache")
         if cache is None:
-            cache = self.__dict__["_place_cache"] = {}
+            cache = self.__dict__["_place_cache"] = _PlaceCache(
+                _PLACE_SLICE.stop - _PLACE_SLICE.start
+            )
         return cache
 
     @property
-    def _brokers(self) -> dict[str, list[float]]:
-        """Broker features of every broker the tables know (computed once)."""
+    def _brokers(self) -> tuple[dict[str, int], np.ndarray]:
+        """Row of each known broker in a table of broker features (row 0: unknown)."""
         cache = self.__dict__.get("_broker_cache")
         if cache is None:
-            cache = self.__dict__["_broker_cache"] = {
-                broker: self._broker(broker) for broker in self.tables_["broker"]
-            }
+            known = list(self.tables_["broker"])
+            rows = [self._broker(None), *(self._broker(b) for b in known)]
+            index = {broker: i for i, broker in enumerate(known, start=1)}
+            cache = self.__dict__["_broker_cache"] = (index, np.array(rows, dtype="float64"))
         return cache
 
     def __getstate__(self) -> dict[str, Any]:
@@ -301,16 +307,49 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
 
 
 _COL: Final = {name: i for i, name in enumerate(FEATURES)}
-_PLACE_COLUMNS: Final = [
-    _COL[name]
-    for name in (
-        "zip_number",
-        *(f"{level}_{t}" for level in _LEVELS for t in _TARGETS),
-        "zip_listings",
-    )
-]
-_BROKER_COLUMNS: Final = [_COL["broker_price"], _COL["broker_listings"]]
+
+
+def _span(*names: str) -> slice:
+    """The columns of ``names``, which must be adjacent in FEATURES in this order."""
+    first = _COL[names[0]]
+    if [_COL[name] for name in names] != list(range(first, first + len(names))):
+        raise AssertionError(f"features {names} must stay adjacent in FEATURES")
+    return slice(first, first + len(names))
+
+
+_NUMERIC_SLICE: Final = _span(*_NUMERIC)
+_LAND_NUMERIC: Final = [_NUMERIC.index(name) for name in LAND_FIELDS]
+_PLACE_SLICE: Final = _span(
+    "zip_number", *(f"{level}_{t}" for level in _LEVELS for t in _TARGETS), "zip_listings"
+)
+_BROKER_SLICE: Final = _span("broker_price", "broker_listings")
 _CACHES: Final = ("_place_cache", "_broker_cache")
+
+
+class _PlaceCache:
+    """Place features by (state, city, zip) as given, as rows of one matrix (so a request's
+    places are one fancy-index); emptied rather than grown past ``_PLACE_CACHE_SIZE``."""
+
+    def __init__(self, width: int) -> None:
+        self.lock = threading.Lock()
+        self.width = width
+        self.reset()
+
+    def reset(self) -> None:
+        self.index: dict[tuple[Any, Any, Any], int] = {}
+        self.table = np.empty((64, self.width), dtype="float64")
+        self.used = 0
+
+    def add(self, key: tuple[Any, Any, Any], row: tuple[float, ...]) -> int:
+        """Store a place (the caller holds ``lock``); its row number."""
+        at = self.used
+        self.used += 1
+        if at == len(self.table):
+            self.table = np.concatenate([self.table, np.empty_like(self.table)])
+        self.table[at] = row
+        self.index[key] = at
+        return at
+
 
 _ENCODED: Final = [
     *(f"{level}_{t}" for level in _LEVELS for t in _TARGETS),

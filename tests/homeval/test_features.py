@@ -71,10 +71,28 @@ def test_repeated_places_come_from_a_cache_that_is_not_pickled(listings: pd.Data
     enc = ListingEncoder().fit(listings, np.log(listings["price"]))
     records = to_records(listings[list(INPUT_FIELDS)].head(50))
     first = enc.encode_records(records)
-    assert enc._places  # filled
+    assert enc._places.index  # filled
     np.testing.assert_array_equal(enc.encode_records(records), first)
     copy = pickle.loads(pickle.dumps(enc))  # noqa: S301 - our own bytes
     assert "_place_cache" not in copy.__dict__
     np.testing.assert_array_equal(copy.encode_records(records), first)
     enc.fit(listings.head(100), np.log(listings["price"].head(100)))  # refit: cache is stale
-    assert not enc._places
+    assert not enc._places.index
+
+
+def test_the_place_cache_survives_repeats_and_resets(
+    listings: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Places asked twice in one request, new places over many requests, and a reset when
+    the cache is full all give the numbers a fresh encoder gives."""
+    from homeval import features
+
+    enc = ListingEncoder().fit(listings, np.log(listings["price"]))
+    records = to_records(listings[list(INPUT_FIELDS)])
+    expected = ListingEncoder().fit(listings, np.log(listings["price"])).encode_records(records)
+    monkeypatch.setattr(features, "_PLACE_CACHE_SIZE", 300)
+    for start in range(0, len(records), 97):
+        chunk = records[start : start + 97] * 2  # every place twice in the request
+        got = enc.encode_records(chunk)
+        np.testing.assert_array_equal(got, np.vstack([expected[start : start + 97]] * 2))
+    assert enc._places.used <= 300
