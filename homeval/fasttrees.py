@@ -17,6 +17,7 @@ objects and read their public dumps.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 import threading
@@ -103,6 +104,19 @@ class Forest:
         rows = self._inputs(rows)
         cuts = _row_cuts(len(rows), threads, _MIN_ROWS_PER_THREAD, align=_BLOCK)
         parts = _run_split([partial(self._predict_rows, rows[a:b]) for a, b in pairwise(cuts)])
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    async def predict_async(self, rows: np.ndarray, threads: int = 1) -> np.ndarray:
+        """``predict`` on worker threads, awaited: the caller's event loop goes on serving
+        other requests while the trees (which release the GIL) run on another core."""
+        rows = self._inputs(rows)
+        threads = max(1, threads)
+        cuts = _row_cuts(len(rows), threads, _MIN_ROWS_PER_THREAD, align=_BLOCK)
+        loop = asyncio.get_running_loop()
+        pool = _pool(threads)
+        parts = await asyncio.gather(
+            *(loop.run_in_executor(pool, self._predict_rows, rows[a:b]) for a, b in pairwise(cuts))
+        )
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _predict_rows(self, rows: np.ndarray) -> np.ndarray:

@@ -155,9 +155,11 @@ class HousePriceModel(Model):
         except NotLoadedError as exc:
             raise ModelNotReady(self.name, str(exc)) from None
 
-    def predict(self, payload: PriceRequest, headers: dict[str, str] | None = None) -> PriceResult:
+    async def predict(
+        self, payload: PriceRequest, headers: dict[str, str] | None = None
+    ) -> PriceResult:
         pricer = self._pricer()
-        prices, land = pricer.quote(payload.listings)
+        prices, land = await pricer.quote_async(payload.listings)
         counter = self._rows.get(pricer.version)
         if counter is None:
             counter = self._rows[pricer.version] = metrics.PREDICTIONS.labels(

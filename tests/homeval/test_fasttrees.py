@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 
@@ -62,6 +63,15 @@ def test_threads_share_the_work_and_give_the_same_numbers(
     contrib = booster.predict(matrix[:40], num_threads=1, pred_contrib=True)[:, :-1]
     for n in (1, 3, 8, 40):  # few rows split the leaf paths, more rows split the rows
         np.testing.assert_allclose(forest.shap(matrix[:n], threads=threads), contrib[:n], atol=1e-9)
+
+
+def test_awaited_prices_are_the_same_prices(listings: pd.DataFrame, matrix: np.ndarray) -> None:
+    booster = model_parts(small_model(listings, num_leaves=63, n_estimators=60)).booster
+    forest = fasttrees.from_lightgbm(booster)
+    for threads in (1, 2):
+        for n in (1, 64, len(matrix)):
+            got = asyncio.run(forest.predict_async(matrix[:n], threads))
+            np.testing.assert_array_equal(got, forest.predict(matrix[:n]))
 
 
 def test_row_cuts_cover_every_row_once_in_aligned_blocks() -> None:
