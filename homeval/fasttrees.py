@@ -108,10 +108,12 @@ class Forest:
 
     async def predict_async(self, rows: np.ndarray, threads: int = 1) -> np.ndarray:
         """``predict`` on worker threads, awaited: the caller's event loop goes on serving
-        other requests while the trees (which release the GIL) run on another core."""
+        other requests while the trees (which release the GIL) run on another core.  A
+        server's loop is busier than its trees, so only a large request is split among
+        the threads; the others take one thread each."""
         rows = self._inputs(rows)
         threads = max(1, threads)
-        cuts = _row_cuts(len(rows), threads, _MIN_ROWS_PER_THREAD, align=_BLOCK)
+        cuts = _row_cuts(len(rows), threads, _MIN_ROWS_PER_AWAITED_THREAD, align=_BLOCK)
         loop = asyncio.get_running_loop()
         pool = _pool(threads)
         parts = await asyncio.gather(
@@ -177,6 +179,7 @@ class Forest:
 # --- sharing one call among threads -------------------------------------------------------
 
 _MIN_ROWS_PER_THREAD: Final = 32
+_MIN_ROWS_PER_AWAITED_THREAD: Final = 256
 """Below this many rows per thread, handing work to another thread costs more than it saves."""
 _MIN_ROWS_PER_SHAP_THREAD: Final = 4
 

@@ -2,9 +2,10 @@
 
 One encoder serves both worlds: ``transform`` works on a DataFrame (training, batch
 scoring, MLflow's pyfunc), ``encode_batch`` on a request's validated listing columns
-(``listing_batch.ListingBatch``) with dictionary lookups and numpy only (the predictor's
-hot path: no DataFrame and no scikit-learn transformer per request); ``encode_records``
-takes plain dicts the same way.  A test holds them to the same numbers.
+(``listing_batch.ListingBatch``) with dictionary lookups and numpy only, and
+``encode_records`` plain dicts one at a time with lookups only (the predictor's hot path,
+for many and for few listings: no DataFrame and no scikit-learn transformer per request).
+Tests hold the three to the same numbers.
 
 Location is what prices a house, and ZIPs, cities and states are high-cardinality, so
 they enter as smoothed target encodings (mean log price and mean log price per square
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from homeval.listing_batch import ListingBatch, as_float
+from homeval.listing_batch import ListingBatch, as_date, as_float
 from homeval.schema import LISTING_FIELDS, STATUSES
 
 INPUT_FIELDS: Final = tuple(f for f in LISTING_FIELDS if f != "price")
@@ -188,8 +189,43 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         return _derive(out)[list(FEATURES)]
 
     def encode_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """Listing dicts → feature matrix (see ``encode_batch``)."""
-        return self.encode_batch(ListingBatch.from_records(records))
+        """Listing dicts → feature matrix, one listing at a time (for a request of a few
+        listings this beats ``encode_batch``, whose numpy calls cost the same at any size)."""
+        if not records:
+            return np.empty((0, len(FEATURES)), dtype="float64")
+        return np.array([self.encode_record(r) for r in records], dtype="float64")
+
+    def encode_record(self, record: Mapping[str, Any]) -> list[float]:
+        get = record.get
+        bed, bath = as_float(get("bed")), as_float(get("bath"))
+        acre, size = as_float(get("acre_lot")), as_float(get("house_size"))
+        no_bed, no_bath, no_acre, no_size = bed != bed, bath != bath, acre != acre, size != size
+        state, city, zip_code = get("state"), get("city"), get("zip_code")
+        where = (state, city, zip_code)
+        places = self._record_places
+        location = places.get(where) if type(state) is str else None
+        if location is None:
+            location = self._location(state, city_key(state, city), zip_code)
+            if len(places) >= _PLACE_CACHE_SIZE:
+                places.clear()
+            places[where] = location
+        status = get("status")
+        sold = as_date(get("prev_sold_date"))
+        return [
+            _STATUS_CODE.get(status, _NAN) if isinstance(status, str) else _NAN,
+            bed,
+            bath,
+            acre,
+            size,
+            1.0 if no_bed and no_bath and no_size else 0.0,
+            float(no_bed + no_bath + no_acre + no_size),
+            _NAN if sold is None else (self.reference_date_ - sold).days / 365.25,
+            as_float(zip_code),
+            *location,
+            location[7] + math.log(size) if size > 0 else _NAN,
+            location[8] + math.log(acre) if acre > 0 else _NAN,
+            *self._broker(get("brokered_by")),
+        ]
 
     def encode_batch(self, batch: ListingBatch) -> np.ndarray:
         """The serving path: listing columns → feature matrix, lookups only.
@@ -252,6 +288,14 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             cache = self.__dict__["_place_cache"] = _PlaceCache(
                 _PLACE_SLICE.stop - _PLACE_SLICE.start
             )
+        return cache
+
+    @property
+    def _record_places(self) -> dict[tuple[Any, Any, Any], list[float]]:
+        """Location features by (state, city, zip) as given, for ``encode_record``."""
+        cache = self.__dict__.get("_record_place_cache")
+        if cache is None:
+            cache = self.__dict__["_record_place_cache"] = {}
         return cache
 
     @property
@@ -323,7 +367,7 @@ _PLACE_SLICE: Final = _span(
     "zip_number", *(f"{level}_{t}" for level in _LEVELS for t in _TARGETS), "zip_listings"
 )
 _BROKER_SLICE: Final = _span("broker_price", "broker_listings")
-_CACHES: Final = ("_place_cache", "_broker_cache")
+_CACHES: Final = ("_place_cache", "_record_place_cache", "_broker_cache")
 
 
 class _PlaceCache:

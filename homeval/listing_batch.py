@@ -3,10 +3,12 @@
 Priced one dict at a time, a 100-listing request spent ~5 µs a listing in Python
 (checking each field, then reading it again to encode it) — more than its trees cost.
 As columns, most of that becomes a few C-level passes per field (``map``, ``set``,
-numpy), and the place and broker lookups are done once per distinct key.  The values are
-the normalised ones of ``validation.parse_listing`` (numbers as floats, NaN when missing;
-text stripped, None when missing; the state's full name; canonical status; the previous
-sale as a proleptic ordinal day).
+numpy), and the place and broker lookups are done once per distinct key.  Those passes
+cost ~45 µs whatever the size, so a request of a few listings stays a list of dicts
+(``Listings`` is either).  The values are the normalised ones of
+``validation.parse_listing`` (numbers as floats, NaN when missing; text stripped, None
+when missing; the state's full name; canonical status; the previous sale as a proleptic
+ordinal day).
 """
 
 from __future__ import annotations
@@ -14,17 +16,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
-from homeval.schema import LISTING_FIELDS
-
 NUMBER_FIELDS: Final = ("bed", "bath", "acre_lot", "house_size")
-_TEXT_FIELDS: Final = ("brokered_by", "status", "street", "city", "state", "zip_code")
-_FIELDS: Final = tuple(f for f in LISTING_FIELDS if f != "price")
 _NAN: Final = float("nan")
 
 
@@ -67,14 +65,9 @@ class ListingBatch:
             sold_day=np.array([_day(get("prev_sold_date")) for get in gets], dtype="float64"),
         )
 
-    def records(self) -> list[dict[str, Any]]:
-        """Back to one dict per listing (what ``parse_listing`` returns)."""
-        sold = [None if d != d else date.fromordinal(int(d)).isoformat() for d in self.sold_day]
-        columns = {f: getattr(self, f) for f in _TEXT_FIELDS}
-        columns |= {f: getattr(self, f).tolist() for f in NUMBER_FIELDS}
-        columns["prev_sold_date"] = sold
-        rows = zip(*(columns[f] for f in _FIELDS), strict=True)
-        return [dict(zip(_FIELDS, row, strict=True)) for row in rows]
+
+Listings = ListingBatch | Sequence[Mapping[str, Any]]
+"""Normalised listings: columns (many) or dicts (few, or batch callers and tests)."""
 
 
 def as_float(value: Any) -> float:
@@ -91,6 +84,9 @@ def as_float(value: Any) -> float:
 
 
 def as_date(value: Any) -> date | None:
+    """A day, or None for anything missing or unreadable (datetimes keep their day)."""
+    if isinstance(value, datetime):  # pandas Timestamps too, NaT included
+        return None if pd.isna(value) else value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, str) and value.strip():
@@ -98,8 +94,6 @@ def as_date(value: Any) -> date | None:
             return date.fromisoformat(value.strip()[:10])
         except ValueError:
             return None
-    if isinstance(value, pd.Timestamp) and not pd.isna(value):
-        return value.date()
     return None
 
 

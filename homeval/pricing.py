@@ -12,7 +12,6 @@ probe listings (<= 1e-9 relative); if not, it falls back to the library (LightGB
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ import numpy as np
 from homeval import fasttrees
 from homeval.explain import explain_rows
 from homeval.features import FEATURES, LAND_COLUMN
-from homeval.listing_batch import ListingBatch
+from homeval.listing_batch import ListingBatch, Listings
 from homeval.packaging import PriceModel, load_price_model
 
 log = logging.getLogger(__name__)
@@ -30,9 +29,6 @@ _CHECK_RTOL = 1e-9
 OFFLOAD_ROWS = 32
 """From this many listings a request's trees (~2 µs a listing) are worth a thread hand-over
 (~30 µs)."""
-
-Listings = ListingBatch | Sequence[Mapping[str, Any]]
-"""Validated columns (the predictor) or listing dicts (batch callers, tests)."""
 
 
 class ExplainUnavailableError(RuntimeError):

@@ -8,6 +8,7 @@ everything homeval adds is here.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -15,6 +16,8 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
+
+_FEW = 8
 
 
 class BatchHistogram(Collector):
@@ -38,6 +41,7 @@ class BatchHistogram(Collector):
         self.documentation = documentation
         self.labelnames = tuple(labelnames)
         self.bounds = np.asarray(sorted(buckets), dtype="float64")
+        self.edges = self.bounds.tolist()
         self._children: dict[tuple[str, ...], BatchHistogram.Child] = {}
         self._lock = threading.Lock()
         if registry is not None:
@@ -51,6 +55,13 @@ class BatchHistogram(Collector):
 
         def observe_many(self, values: np.ndarray) -> None:
             # bucket i holds bounds[i-1] < v <= bounds[i] (Prometheus' "le")
+            if len(values) <= _FEW:  # numpy's calls cost more than a bisect per value
+                bounds = self._parent.edges
+                with self._parent._lock:
+                    for value in values.tolist():
+                        self.counts[bisect_left(bounds, value)] += 1
+                        self.total += value
+                return
             slots = np.searchsorted(self._parent.bounds, values, side="left")
             counts = np.bincount(slots, minlength=len(self.counts))
             total = float(np.sum(values))

@@ -29,7 +29,7 @@ from kserve.model import InferenceVerb
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
 from homeval.features import INPUT_FIELDS
-from homeval.listing_batch import ListingBatch
+from homeval.listing_batch import Listings
 from homeval.pricing import ExplainUnavailableError, Pricer
 from homeval.schema import LISTING_FIELDS
 from homeval.serving import ModelSlot, NotLoadedError
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 class PriceRequest:
     """A validated request: normalised listings and what else was asked."""
 
-    listings: ListingBatch
+    listings: Listings
     options: Options
     v2: InferRequest | None = None
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from homeval.features import FEATURE_FIELDS, FEATURES, INPUT_FIELDS, ListingEncoder, to_records
+from homeval.listing_batch import ListingBatch
 from tests.homeval.helpers import real_listings
 
 
@@ -23,6 +24,20 @@ def test_records_path_equals_frame_path(listings: pd.DataFrame) -> None:
     np.testing.assert_allclose(rows, frame.to_numpy(), rtol=1e-12, equal_nan=True)
     assert list(frame.columns) == list(FEATURES)
     assert set(FEATURE_FIELDS) == set(FEATURES)
+
+
+def test_the_column_path_encodes_what_the_listing_path_encodes(listings: pd.DataFrame) -> None:
+    """Many listings are validated and encoded as columns, few one by one: same numbers."""
+    import orjson
+
+    from homeval.validation import fast_batch, parse_listing
+
+    enc = ListingEncoder().fit(listings[list(INPUT_FIELDS)], np.log(listings["price"]))
+    raw = orjson.loads(orjson.dumps(to_records(listings[list(INPUT_FIELDS)])))
+    batch = fast_batch(raw)
+    assert batch is not None
+    by_row = enc.encode_records([parse_listing(r) for r in raw])
+    np.testing.assert_allclose(enc.encode_batch(batch), by_row, rtol=1e-12, equal_nan=True)
 
 
 def test_unseen_places_fall_back_to_their_parent(listings: pd.DataFrame) -> None:
@@ -71,13 +86,16 @@ def test_repeated_places_come_from_a_cache_that_is_not_pickled(listings: pd.Data
     enc = ListingEncoder().fit(listings, np.log(listings["price"]))
     records = to_records(listings[list(INPUT_FIELDS)].head(50))
     first = enc.encode_records(records)
-    assert enc._places.index  # filled
+    enc.encode_batch(ListingBatch.from_records(records))
+    assert enc._record_places  # filled
+    assert enc._places.index
     np.testing.assert_array_equal(enc.encode_records(records), first)
     copy = pickle.loads(pickle.dumps(enc))  # noqa: S301 - our own bytes
-    assert "_place_cache" not in copy.__dict__
+    assert not {"_place_cache", "_record_place_cache", "_broker_cache"} & set(copy.__dict__)
     np.testing.assert_array_equal(copy.encode_records(records), first)
     enc.fit(listings.head(100), np.log(listings["price"].head(100)))  # refit: cache is stale
     assert not enc._places.index
+    assert not enc._record_places
 
 
 def test_the_place_cache_survives_repeats_and_resets(
@@ -93,6 +111,6 @@ def test_the_place_cache_survives_repeats_and_resets(
     monkeypatch.setattr(features, "_PLACE_CACHE_SIZE", 300)
     for start in range(0, len(records), 97):
         chunk = records[start : start + 97] * 2  # every place twice in the request
-        got = enc.encode_records(chunk)
+        got = enc.encode_batch(ListingBatch.from_records(chunk))
         np.testing.assert_array_equal(got, np.vstack([expected[start : start + 97]] * 2))
     assert enc._places.used <= 300

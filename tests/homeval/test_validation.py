@@ -95,7 +95,10 @@ def test_instances_and_body_limits() -> None:
     listings, options = parse_v1_body(
         {"instances": [{"state": "NY"}], "parameters": {"interval": True}}, max_instances=5
     )
-    assert listings.state == ["New York"]
+    assert listings[0]["state"] == "New York"  # type: ignore[index]
+    many, _ = parse_v1_body({"instances": [{"state": "NY"}] * 20}, max_instances=50)
+    assert isinstance(many, ListingBatch)  # a column at a time from COLUMNS_FROM listings
+    assert many.state == ["New York"] * 20
     assert options == Options(interval=True)
     assert parse_options(None) == Options()
 

@@ -12,6 +12,7 @@ import pytest
 
 from homeval.pricing import load_pricer
 from homeval.settings import Settings
+from homeval.validation import parse_listing
 from inference.model import HousePriceModel, PriceRequest
 from inference.server import PredictorServer
 from tests.inference.conftest import Registry
@@ -149,7 +150,7 @@ def test_a_local_model_folder_is_served_too(registry: Registry, tmp_path: Path) 
     assert (
         answer["predictions"]
         == reference.prices(  # type: ignore[index]
-            [model.preprocess({"instances": [r]}).listings.records()[0] for r in rows]
+            [parse_listing(r) for r in rows]
         ).tolist()
     )
     assert answer["model_version"] is None  # type: ignore[index]
