@@ -79,6 +79,8 @@ class Forest:
     quad_inverse: np.ndarray
     quad_weight: np.ndarray
     quad_power: np.ndarray
+    path_work: np.ndarray
+    """Cumulative TreeSHAP work before each path (to share paths evenly among threads)."""
     masks: leafmasks.LeafMasks | None = None
     """Per-bin leaf masks (``homeval.leafmasks``): prediction without walking the trees,
     when the forest fits their limits."""
@@ -143,9 +145,9 @@ class Forest:
             every = len(self.path_value)
             jobs = [partial(self._shap_paths, rows[a:b], 0, every) for a, b in pairwise(cuts)]
             return np.concatenate(_run_split(jobs))
-        # balance the threads by path entries (a path's cost grows with its length)
-        marks = np.linspace(0, self.path_ptr[-1], threads + 1)[1:-1]
-        inner = np.searchsorted(self.path_ptr, marks).tolist()
+        # balance the threads by work: a path of d features costs ~d * ceil(d/2)
+        marks = np.linspace(0, self.path_work[-1], threads + 1)[1:-1]
+        inner = np.searchsorted(self.path_work, marks).tolist()
         bounds = [0, *inner, len(self.path_value)]
         parts = _run_split([partial(self._shap_paths, rows, a, b) for a, b in pairwise(bounds)])
         return np.sum(parts, axis=0) if len(parts) > 1 else parts[0]
@@ -317,6 +319,7 @@ class _Builder:
             base_value=base,
             path_value=np.asarray(path_value, dtype=np.float64),
             path_ptr=np.asarray(path_ptr, dtype=np.int32),
+            path_work=_path_work(path_ptr),
             path_feature=np.asarray(path_feature, dtype=np.int32),
             path_zero=np.asarray(path_zero, dtype=np.float64),
             path_low=np.asarray(path_low, dtype=np.float64),
@@ -401,6 +404,12 @@ class _Builder:
             "lay_roots": np.asarray(roots, dtype=np.int32),
             "lay_depth": np.asarray(depths, dtype=np.int32),
         }
+
+
+def _path_work(path_ptr: list[int]) -> np.ndarray:
+    lengths = np.diff(np.asarray(path_ptr, dtype=np.int64))
+    work = lengths * np.maximum(1, (lengths + 1) // 2) + 1
+    return np.concatenate([[0], np.cumsum(work)])
 
 
 def _quadrature_tables(
