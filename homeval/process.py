@@ -19,7 +19,9 @@ Rules (each dropped row is counted under its rule's name):
   the size cannot both be right.  (Used only to drop rows; price per sqft is never a
   feature of the row it comes from.)
 * ``duplicate`` — a listing already stored (same property, status, price and previous
-  sale), within the batch or from an earlier run.
+  sale), within the batch or from an earlier run.  Within a batch the copy that names its
+  broker and street wins over one that does not, whatever their order; a copy stored by
+  an earlier run is kept as it is.
 
 Repairs (the row stays, the bad value goes): ``acre_lot`` above 50,000 acres and
 ``prev_sold_date`` in the future become missing.
@@ -119,7 +121,12 @@ def clean_frame(
         property_id=property_ids(frame),
     )
     frame["listing_key"] = listing_keys(frame)
-    repeated = frame["listing_key"].duplicated(keep="first")
+    # of the copies of one listing, keep the one that names its broker and street (the
+    # old Kaggle file has neither): the ids are the model's broker feature and the
+    # property's identity, and which copy arrived first says nothing about which is right
+    named = frame["brokered_by"].notna().astype(int) + frame["street"].notna().astype(int)
+    first_best = named.sort_values(ascending=False, kind="stable").index
+    repeated = frame.loc[first_best, "listing_key"].duplicated(keep="first").reindex(frame.index)
     drop("duplicate", repeated)
     return frame, dropped, repaired
 

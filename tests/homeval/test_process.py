@@ -72,6 +72,16 @@ def test_repeat_listings_share_a_property_and_exact_repeats_go() -> None:
     assert kept_old["property_id"].nunique() == 1
 
 
+def test_of_two_copies_the_one_that_names_broker_and_street_is_kept() -> None:
+    """The old Kaggle file repeats listings without their ids; file order must not decide."""
+    kept, dropped, _ = clean_frame(
+        raw([{"brokered_by": None, "street": None}, {}, {"brokered_by": None}])
+    )
+    assert dropped == {"duplicate": 2}
+    assert (kept.iloc[0]["brokered_by"], kept.iloc[0]["street"]) == ("1", "77")
+    assert kept.iloc[0]["raw_id"] == 2
+
+
 def test_processing_is_incremental_and_idempotent(store_url: str) -> None:
     store = Store(store_url)
     store.init()
@@ -104,4 +114,6 @@ def test_real_rows_clean_as_documented(realtor_files: list[Path], tmp_path: Path
     assert summary.dropped.get("price_out_of_range", 0) < 50
     clean = store.read_frame(clean_houses.select())
     assert clean["listing_key"].is_unique
+    # the 12-column file's copies win over the old file's (which have no ids)
+    assert clean["brokered_by"].notna().sum() >= 8_500
     assert clean["price"].between(10_000, 100_000_000).all()
