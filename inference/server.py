@@ -259,9 +259,21 @@ class PredictorServer(ModelServer):
         self.register_signal_handler()
         self.watcher.start()
         try:
-            asyncio.run(self._serve())
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                runner.run(self._serve())
         finally:
             self.watcher.stop()
+
+
+def _loop_factory() -> Any:
+    """uvloop when installed, as uvicorn's own "auto" would pick (KServe's ``_serve`` runs
+    inside our ``asyncio.run``, so uvicorn's choice never applies): its socket and callback
+    paths cost less of every request than asyncio's selector loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        return None
+    return uvloop.new_event_loop
 
 
 def serve(settings: Settings) -> None:
