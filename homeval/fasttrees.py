@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -116,12 +117,11 @@ class Forest:
         rows = self._inputs(rows)
         threads = max(1, threads)
         cuts = _row_cuts(len(rows), threads, _MIN_ROWS_PER_AWAITED_THREAD, align=_BLOCK)
-        loop = asyncio.get_running_loop()
-        pool = _pool(threads)
-        parts = await asyncio.gather(
-            *(loop.run_in_executor(pool, self._predict_rows, rows[a:b]) for a, b in pairwise(cuts))
-        )
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        workers = _awaited_workers(threads)
+        if len(cuts) == 2:
+            return await workers.submit(partial(self._predict_rows, rows))
+        jobs = [workers.submit(partial(self._predict_rows, rows[a:b])) for a, b in pairwise(cuts)]
+        return np.concatenate(await asyncio.gather(*jobs))
 
     def _predict_rows(self, rows: np.ndarray) -> np.ndarray:
         if self.masks is not None:
@@ -195,6 +195,53 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         if pool is None:
             pool = _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="fasttrees")
         return pool
+
+
+class _Workers:
+    """Daemon threads serving one queue of jobs for event loops: a job's answer goes back
+    with ``call_soon_threadsafe``.  ``run_in_executor`` does the same through two chained
+    futures and the executor's bookkeeping, a visible share of a busy server's loop."""
+
+    def __init__(self, n: int) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]]]
+        self._jobs = queue.SimpleQueue()
+        for i in range(n):
+            threading.Thread(target=self._serve, name=f"fasttrees-awaited_{i}", daemon=True).start()
+
+    def submit(self, job: Callable[[], Any]) -> asyncio.Future[Any]:
+        future = asyncio.get_running_loop().create_future()
+        self._jobs.put((job, future))
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            job, future = self._jobs.get()
+            try:
+                result = job()
+            except BaseException as exc:  # handed to the awaiting request, not lost here
+                future.get_loop().call_soon_threadsafe(_settle, future, None, exc)
+            else:
+                future.get_loop().call_soon_threadsafe(_settle, future, result, None)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if exc is None:
+        future.set_result(result)
+    else:
+        future.set_exception(exc)
+
+
+_awaited: dict[int, _Workers] = {}
+
+
+def _awaited_workers(n: int) -> _Workers:
+    with _pools_lock:
+        workers = _awaited.get(n)
+        if workers is None:
+            workers = _awaited[n] = _Workers(n)
+        return workers
 
 
 def _row_cuts(n: int, threads: int, minimum: int, align: int) -> list[int]:

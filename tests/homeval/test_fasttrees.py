@@ -68,10 +68,19 @@ def test_threads_share_the_work_and_give_the_same_numbers(
 def test_awaited_prices_are_the_same_prices(listings: pd.DataFrame, matrix: np.ndarray) -> None:
     booster = model_parts(small_model(listings, num_leaves=63, n_estimators=60)).booster
     forest = fasttrees.from_lightgbm(booster)
+    many = np.vstack([matrix, matrix])  # enough rows to be split among two threads
     for threads in (1, 2):
-        for n in (1, 64, len(matrix)):
-            got = asyncio.run(forest.predict_async(matrix[:n], threads))
-            np.testing.assert_array_equal(got, forest.predict(matrix[:n]))
+        for n in (1, 64, len(many)):
+            got = asyncio.run(forest.predict_async(many[:n], threads))
+            np.testing.assert_array_equal(got, forest.predict(many[:n]))
+
+
+def test_an_awaited_job_that_fails_raises_in_its_caller() -> None:
+    async def fail() -> None:
+        await fasttrees._awaited_workers(1).submit(lambda: 1 / 0)
+
+    with pytest.raises(ZeroDivisionError):
+        asyncio.run(fail())
 
 
 def test_row_cuts_cover_every_row_once_in_aligned_blocks() -> None:
