@@ -219,8 +219,9 @@ class Settings(BaseSettings):
         default=2,
         ge=1,
         le=64,
-        description="Threads that share one large request's trees or one explanation's "
-        "SHAP paths (match the container's CPU limit; 1 = the request's own thread only).",
+        description="Threads that price requests of 32+ listings off the event loop (one "
+        "request each; 256+ listings are split among them) and share one explanation's SHAP "
+        "paths (match the container's CPU limit).",
     )
     predictor_access_log: bool = Field(
         default=False, description="One log line per request (costly at one row per request)."
