@@ -5,15 +5,17 @@
 
 Same model and bodies as run.py.  Each step is timed alone, best of 7 repetitions of a
 loop (the median would fold in other work on a shared machine): decoding the 100-row
-JSON body, validating its listings, encoding them, the compiled trees on one and on
-``--threads`` threads, and LightGBM's own predict (``num_threads=1``, as served before
-the compiled trees); for one row, TreeSHAP on one and on ``--threads`` threads and
+JSON body, validating its listings, encoding them (a column at a time), the leaf masks
+on one and on ``--threads`` threads, the compiled tree walk they replaced, and
+LightGBM's own predict (``num_threads=1``, as served before the compiled trees); for one
+row, the leaf masks and the walk, TreeSHAP on one and on ``--threads`` threads and
 LightGBM's ``pred_contrib`` (the peer of the explain goal).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -59,14 +61,18 @@ def main() -> int:
     listings, _ = parse_v1_body(body, max_instances=1_000)
     features = pricer.encode(listings)
     one = features[:1].copy()
+    walk = dataclasses.replace(forest, masks=None)  # the compiled walk the masks replaced
     n = args.threads
     steps = [
         ("100 rows: decode the JSON body", lambda: orjson.loads(raw), 300),
         ("100 rows: validate the listings", lambda: parse_v1_body(body, max_instances=1_000), 100),
         ("100 rows: encode (lookups)", lambda: pricer.encode(listings), 100),
-        ("100 rows: compiled trees, 1 thread", lambda: forest.predict(features, 1), 100),
-        (f"100 rows: compiled trees, {n} threads", lambda: forest.predict(features, n), 100),
+        ("100 rows: leaf masks, 1 thread", lambda: forest.predict(features, 1), 100),
+        (f"100 rows: leaf masks, {n} threads", lambda: forest.predict(features, n), 100),
+        ("100 rows: walking the trees, 1 thread", lambda: walk.predict(features, 1), 100),
         ("100 rows: LightGBM, num_threads=1", lambda: booster.predict(features, num_threads=1), 50),
+        ("1 row: leaf masks", lambda: forest.predict(one, 1), 2_000),
+        ("1 row: walking the trees", lambda: walk.predict(one, 1), 2_000),
         ("1 row: compiled TreeSHAP, 1 thread", lambda: forest.shap(one, 1), 20),
         (f"1 row: compiled TreeSHAP, {n} threads", lambda: forest.shap(one, n), 20),
         (
