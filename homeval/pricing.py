@@ -3,10 +3,10 @@
 ``Pricer`` is what the predictor holds per served model.  It never builds a DataFrame or
 calls a scikit-learn transformer per request: the encoder's ``encode_batch`` turns the
 validated listing columns (or ``encode_records`` listing dicts) into the feature matrix
-and ``fasttrees`` prices and explains it.  Before a
-pricer is handed out it proves the compiled trees give the library's own prices on
-probe listings (<= 1e-9 relative); if not, it falls back to the library (LightGBM with
-``num_threads=1``), so a surprise in a future model costs speed, never correctness.
+and ``fasttrees`` prices and explains it.  Before a pricer is handed out it proves the
+compiled trees give the library's own prices on probe listings (<= 1e-9 relative); if
+not, it falls back to the library (LightGBM with ``num_threads=1``), so a surprise in a
+future model costs speed, never correctness.
 """
 
 from __future__ import annotations

@@ -108,9 +108,9 @@ class HomevalRESTServer(RESTServer):
 
     def create_application(self) -> None:
         app = self.create_app()
-        # outside FastAPI's own middleware stack (error, telemetry and body-limit layers
-        # cost about a quarter of a 100-listing request's event-loop time); everything
-        # the fast path does not answer goes through that stack unchanged
+        # outside FastAPI's own middleware stack (its error, telemetry and body-limit
+        # layers cost a few per cent of a 100-listing request's event-loop time);
+        # everything the fast path does not answer goes through that stack unchanged
         self.config.app = V1FastPath(app, self.dataplane.model_registry) if self.fast_path else app
 
     def _add_exception_handlers(self, app: FastAPI) -> None:
@@ -267,8 +267,8 @@ class PredictorServer(ModelServer):
 
 def _loop_factory() -> Any:
     """uvloop when installed, as uvicorn's own "auto" would pick (KServe's ``_serve`` runs
-    inside our ``asyncio.run``, so uvicorn's choice never applies): its socket and callback
-    paths cost less of every request than asyncio's selector loop."""
+    inside the loop ``start`` creates, so uvicorn's choice never applies): its socket and
+    callback paths cost less of every request than asyncio's selector loop."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
