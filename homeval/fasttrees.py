@@ -23,7 +23,7 @@ import math
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
@@ -117,10 +117,13 @@ class Forest:
         rows = self._inputs(rows)
         threads = max(1, threads)
         cuts = _row_cuts(len(rows), threads, _MIN_ROWS_PER_AWAITED_THREAD, align=_BLOCK)
-        workers = _awaited_workers(threads)
+        workers = _workers(threads)
         if len(cuts) == 2:
-            return await workers.submit(partial(self._predict_rows, rows))
-        jobs = [workers.submit(partial(self._predict_rows, rows[a:b])) for a, b in pairwise(cuts)]
+            return await workers.submit_awaitable(partial(self._predict_rows, rows))
+        jobs = [
+            workers.submit_awaitable(partial(self._predict_rows, rows[a:b]))
+            for a, b in pairwise(cuts)
+        ]
         return np.concatenate(await asyncio.gather(*jobs))
 
     def _predict_rows(self, rows: np.ndarray) -> np.ndarray:
@@ -181,50 +184,55 @@ class Forest:
 # --- sharing one call among threads -------------------------------------------------------
 
 _MIN_ROWS_PER_THREAD: Final = 32
-_MIN_ROWS_PER_AWAITED_THREAD: Final = 256
 """Below this many rows per thread, handing work to another thread costs more than it saves."""
+_MIN_ROWS_PER_AWAITED_THREAD: Final = 256
+"""An awaited request is split only from here: the server's loop, not its trees, is busy."""
 _MIN_ROWS_PER_SHAP_THREAD: Final = 4
-
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
-def _pool(workers: int) -> ThreadPoolExecutor:
-    with _pools_lock:
-        pool = _pools.get(workers)
-        if pool is None:
-            pool = _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="fasttrees")
-        return pool
 
 
 class _Workers:
-    """Daemon threads serving one queue of jobs for event loops: a job's answer goes back
-    with ``call_soon_threadsafe``.  ``run_in_executor`` does the same through two chained
-    futures and the executor's bookkeeping, a visible share of a busy server's loop."""
+    """Daemon threads serving one queue of jobs, for callers that block on a
+    ``concurrent.futures.Future`` and for event loops, whose answer goes back with
+    ``call_soon_threadsafe`` (``run_in_executor`` does the same through two chained
+    futures and an executor's bookkeeping, a visible share of a busy server's loop)."""
 
     def __init__(self, n: int) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]]]
-        self._jobs = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], _Settle]] = queue.SimpleQueue()
         for i in range(n):
-            threading.Thread(target=self._serve, name=f"fasttrees-awaited_{i}", daemon=True).start()
+            threading.Thread(target=self._serve, name=f"fasttrees_{i}", daemon=True).start()
 
-    def submit(self, job: Callable[[], Any]) -> asyncio.Future[Any]:
-        future = asyncio.get_running_loop().create_future()
-        self._jobs.put((job, future))
+    def submit(self, job: Callable[[], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._jobs.put((job, partial(_settle, future)))
+        return future
+
+    def submit_awaitable(self, job: Callable[[], Any]) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def settle(result: Any, exc: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_settle, future, result, exc)
+
+        self._jobs.put((job, settle))
         return future
 
     def _serve(self) -> None:
         while True:
-            job, future = self._jobs.get()
+            job, settle = self._jobs.get()
             try:
                 result = job()
-            except BaseException as exc:  # handed to the awaiting request, not lost here
-                future.get_loop().call_soon_threadsafe(_settle, future, None, exc)
+            except BaseException as exc:  # handed to the waiting caller, not lost here
+                settle(None, exc)
             else:
-                future.get_loop().call_soon_threadsafe(_settle, future, result, None)
+                settle(result, None)
 
 
-def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+_Settle = Callable[[Any, BaseException | None], Any]
+
+
+def _settle(
+    future: Future[Any] | asyncio.Future[Any], result: Any, exc: BaseException | None
+) -> None:
     if future.cancelled():
         return
     if exc is None:
@@ -233,14 +241,15 @@ def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None)
         future.set_exception(exc)
 
 
-_awaited: dict[int, _Workers] = {}
+_workers_by_count: dict[int, _Workers] = {}
+_workers_lock = threading.Lock()
 
 
-def _awaited_workers(n: int) -> _Workers:
-    with _pools_lock:
-        workers = _awaited.get(n)
+def _workers(n: int) -> _Workers:
+    with _workers_lock:
+        workers = _workers_by_count.get(n)
         if workers is None:
-            workers = _awaited[n] = _Workers(n)
+            workers = _workers_by_count[n] = _Workers(n)
         return workers
 
 
@@ -256,7 +265,7 @@ def _run_split(jobs: Sequence[Callable[[], np.ndarray]]) -> list[np.ndarray]:
     """Run the first job here and the others on the pool (numba loops release the GIL)."""
     if len(jobs) == 1:
         return [jobs[0]()]
-    futures: list[Future[np.ndarray]] = [_pool(len(jobs) - 1).submit(job) for job in jobs[1:]]
+    futures = [_workers(len(jobs) - 1).submit(job) for job in jobs[1:]]
     first = jobs[0]()
     return [first, *(future.result() for future in futures)]
 
@@ -337,11 +346,7 @@ class _Builder:
                         high[slot] = min(high[slot], thr)
                     else:
                         low[slot] = max(low[slot], thr)
-                    if self.missing[parent] == NONE_MISSING:  # missing is read as 0.0
-                        nan_left = thr >= 0.0
-                    else:
-                        nan_left = self.default_left[parent]
-                    nan_ok[slot] = nan_ok[slot] and nan_left == went_left
+                    nan_ok[slot] = nan_ok[slot] and self._nan_right(parent) != went_left
                 path_feature.extend(slots)
                 path_zero.extend(zero)
                 path_low.extend(low)
@@ -387,7 +392,8 @@ class _Builder:
         )
 
     def _nan_right(self, node: int) -> bool:
-        """Does a missing value go right at this split?"""
+        """Does a missing value go right at this split?  (The one rule the walk, the leaf
+        masks and TreeSHAP's paths all follow.)"""
         if self.missing[node] == NONE_MISSING:  # read as 0.0, then compared
             return self.threshold[node] < 0.0
         return not self.default_left[node]
@@ -423,11 +429,11 @@ class _Builder:
                     feature[at], threshold[at], child[at] = 0, math.inf, at
                     value[at] = self.value[node]
                     continue
-                missing, thr = self.missing[node], self.threshold[node]
-                if missing == ZERO_MISSING:
+                if self.missing[node] == ZERO_MISSING:
                     raise ValueError("zero-as-missing splits have no branch-free layout")
-                feature[at], threshold[at], child[at] = self.feature[node], thr, len(feature)
-                nan_right[at] = not self.default_left[node] if missing == NAN_MISSING else thr < 0.0
+                feature[at], child[at] = self.feature[node], len(feature)
+                threshold[at] = self.threshold[node]
+                nan_right[at] = self._nan_right(node)
                 for kid in (self.left[node], self.right[node]):
                     position[kid] = len(feature)
                     feature.append(0)

@@ -77,10 +77,12 @@ def test_awaited_prices_are_the_same_prices(listings: pd.DataFrame, matrix: np.n
 
 def test_an_awaited_job_that_fails_raises_in_its_caller() -> None:
     async def fail() -> None:
-        await fasttrees._awaited_workers(1).submit(lambda: 1 / 0)
+        await fasttrees._workers(1).submit_awaitable(lambda: 1 / 0)
 
     with pytest.raises(ZeroDivisionError):
         asyncio.run(fail())
+    with pytest.raises(ZeroDivisionError):  # and in a caller that blocks
+        fasttrees._workers(1).submit(lambda: 1 / 0).result()
 
 
 def test_row_cuts_cover_every_row_once_in_aligned_blocks() -> None:
