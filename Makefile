@@ -60,11 +60,12 @@ up: install  ## start the whole platform locally (Ctrl-C stops it)
 bench-ingest: install  ## ingest speed: homeval's COPY vs pandas to_sql (writes bench/ingest/RESULTS.md)
 	$(PY) bench/ingest/run.py --datagen --write bench/ingest/RESULTS.md
 
-bench-serving: install system-deps  ## predictor vs MLServer, mlflow serve, plain KServe (writes bench/serving/RESULTS.md, BREAKDOWN.md)
+bench-serving: install system-deps  ## predictor vs MLServer, mlflow serve, plain KServe (writes bench/serving/RESULTS.md, BREAKDOWN.md, THREADS.md)
 	bench/serving/setup_peers.sh
 	$(PY) bench/serving/prepare.py
 	$(PY) bench/serving/run.py
 	$(PY) bench/serving/breakdown.py
+	$(PY) bench/serving/threads.py
 
 system-deps:  ## Debian packages the tests use (prometheus, chromium, wrk)
 	scripts/install-system-deps.sh
