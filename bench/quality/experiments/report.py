@@ -1,4 +1,4 @@
-"""Markdown table of results.json / results_full_first.json, with paired deltas vs the baseline.
+"""Markdown tables of the results*.json files, with paired deltas vs the baseline.
 
 Run: python bench/quality/experiments/report.py  (prints; NOTES.md quotes its output)
 """
@@ -42,7 +42,8 @@ def table(path: Path) -> list[str]:
 
 if __name__ == "__main__":
     for f, title in (
-        ("results.json", "pipeline frame (run.py's rows, as today)"),
+        ("results_current.json", "run.py's rows as they are now (the copy naming its broker wins)"),
+        ("results.json", "run.py's rows before that de-duplication change"),
         ("results_full_first.json", "full-schema file ingested first (brokers kept)"),
     ):
         print(f"### {title}\n")

@@ -1,7 +1,8 @@
 """Issue 3 quality experiments: which features / LightGBM settings move MdAPE and R²(log).
 
 Run (one core):  python bench/quality/experiments/variants.py [--seeds 5] [--only NAME,...]
-Writes bench/quality/experiments/results.json (and prints a table). See NOTES.md.
+Writes bench/quality/experiments/results_current.json (results.json holds the runs made
+before the process step kept the copy naming its broker) and prints a table. See NOTES.md.
 
 Honesty rules, the same as bench/quality/run.py: rows come from run.py's ``clean_rows``
 (the pipeline's own ingest + process), the split is run.py's property-grouped 80/20
@@ -499,6 +500,15 @@ def scores(data: dict, log_pred: np.ndarray) -> dict[str, float]:
 
 
 BASE = ["base"]
+TUNED = {
+    "extra_trees": True,
+    "n_estimators": 2000,
+    "learning_rate": 0.02,
+    "min_child_samples": 5,
+    "reg_lambda": 0.0,
+    "colsample_bytree": 0.7,
+    "max_bin": 63,
+}
 ALLF = ["base", "zip3", "segment", "stats", "geo", "knn", "rel"]
 VARIANTS: dict[str, dict] = {
     "baseline (homeval today)": {"groups": BASE, "params": {}},
@@ -556,6 +566,40 @@ VARIANTS: dict[str, dict] = {
         "params": {"colsample_bytree": 0.3},
     },
     "+broker extras": {"groups": ["base", "broker"], "params": {}},
+    "base, tuned (extra trees, 2000 x lr .02, mcs 5)": {"groups": BASE, "params": TUNED},
+    "base, tuned, 500 trees x lr .05 (the served size)": {
+        "groups": BASE,
+        "params": {**TUNED, "n_estimators": 500, "learning_rate": 0.05},
+    },
+    "RECOMMENDED, tuned": {
+        "groups": ["base", "stats", "geo", "knn", "rel", "broker"],
+        "params": {**TUNED, "colsample_bytree": 0.3},
+    },
+    "RECOMMENDED, tuned, 500 trees x lr .05 (the served size)": {
+        "groups": ["base", "stats", "geo", "knn", "rel", "broker"],
+        "params": {**TUNED, "colsample_bytree": 0.3, "n_estimators": 500, "learning_rate": 0.05},
+    },
+    "base+stats+rel+broker (no ZIP table), tuned": {
+        "groups": ["base", "stats", "rel", "broker"],
+        "params": {**TUNED, "colsample_bytree": 0.3},
+    },
+    "base+stats+rel+broker (no ZIP table), colsample 0.3": {
+        "groups": ["base", "stats", "rel", "broker"],
+        "params": {"colsample_bytree": 0.3},
+    },
+    "base+rel, colsample 0.5": {"groups": ["base", "rel"], "params": {"colsample_bytree": 0.5}},
+    "base+rel+stats, colsample 0.5": {
+        "groups": ["base", "rel", "stats"],
+        "params": {"colsample_bytree": 0.5},
+    },
+    "base+rel+broker, colsample 0.5": {
+        "groups": ["base", "rel", "broker"],
+        "params": {"colsample_bytree": 0.5},
+    },
+    "base+stats+rel+broker (no ZIP table), colsample 0.5": {
+        "groups": ["base", "stats", "rel", "broker"],
+        "params": {"colsample_bytree": 0.5},
+    },
     "+all groups": {"groups": ALLF, "params": {}},
     "+all groups +broker": {"groups": [*ALLF, "broker"], "params": {}},
 }
@@ -564,7 +608,11 @@ VARIANTS: dict[str, dict] = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--only", default="", help="comma-separated variant names (substring)")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="variant names (substrings) separated by '|' (names contain commas)",
+    )
     parser.add_argument(
         "--frame",
         choices=("pipeline", "full_first"),
@@ -573,7 +621,7 @@ def main() -> int:
     )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    tag = "" if args.frame == "pipeline" else "_full_first"
+    tag = "_current" if args.frame == "pipeline" else "_full_first"
     args.out = args.out or HERE / f"results{tag}.json"
     frame = load_frame(args.frame)
     coords = zip_coordinates(frame)
@@ -581,7 +629,7 @@ def main() -> int:
     data = {s: seed_features(frame, coords, s, tag) for s in range(args.seeds)}
     print(f"features ready in {time.perf_counter() - started:.0f} s", flush=True)
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
-    wanted = [v for v in VARIANTS if not args.only or any(o in v for o in args.only.split(","))]
+    wanted = [v for v in VARIANTS if not args.only or any(o in v for o in args.only.split("|"))]
     for name in wanted:
         spec = VARIANTS[name]
         t0 = time.perf_counter()
