@@ -32,7 +32,11 @@ LIGHTGBM_DEFAULTS: Final[dict[str, Any]] = {
     "n_estimators": 500,
     "num_leaves": 63,
     "learning_rate": 0.05,
-    "min_child_samples": 20,
+    # Extremely randomised split thresholds with leaves down to 5 listings: on the real
+    # rows MdAPE -0.8 pt on each of five splits, R²(log) unchanged; on 240k generated rows
+    # the same accuracy and a faster fit (bench/quality/experiments/NOTES.md).
+    "min_child_samples": 5,
+    "extra_trees": True,
     "subsample": 0.8,
     "subsample_freq": 1,
     "colsample_bytree": 0.8,

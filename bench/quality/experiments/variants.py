@@ -571,6 +571,14 @@ VARIANTS: dict[str, dict] = {
         "groups": BASE,
         "params": {**TUNED, "n_estimators": 500, "learning_rate": 0.05},
     },
+    "base, tuned, 500 trees x lr .05, 255 bins": {
+        "groups": BASE,
+        "params": {**TUNED, "n_estimators": 500, "learning_rate": 0.05, "max_bin": 255},
+    },
+    "base, extra trees, min_child_samples 5 (500 trees)": {
+        "groups": BASE,
+        "params": {"extra_trees": True, "min_child_samples": 5},
+    },
     "RECOMMENDED, tuned": {
         "groups": ["base", "stats", "geo", "knn", "rel", "broker"],
         "params": {**TUNED, "colsample_bytree": 0.3},
