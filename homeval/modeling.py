@@ -33,8 +33,8 @@ LIGHTGBM_DEFAULTS: Final[dict[str, Any]] = {
     "num_leaves": 63,
     "learning_rate": 0.05,
     # Extremely randomised split thresholds with leaves down to 5 listings: on the real
-    # rows MdAPE -0.8 pt on each of five splits, R²(log) unchanged; on 240k generated rows
-    # the same accuracy and a faster fit (bench/quality/experiments/NOTES.md).
+    # rows MdAPE -0.8 pt on average and lower on each of five splits, R²(log) unchanged; on
+    # 300k generated rows the same accuracy (bench/quality/experiments/NOTES.md).
     "min_child_samples": 5,
     "extra_trees": True,
     "subsample": 0.8,

@@ -178,7 +178,7 @@ def main() -> int:
         "- The real rows cover PR, VI and five north-eastern states only (see the data README); "
         "figures on the national file will differ.",
         "- Why the goal is missed (see the segment table): houses in Connecticut and Rhode "
-        "Island are priced at 12-13 %, but about a fifth of the test listings are land (no "
+        "Island are priced at 11-13 %, but about a fifth of the test listings are land (no "
         "beds, baths or size) and a quarter are in Puerto Rico and the Virgin Islands, where "
         "prices vary most for the same described house; the worst 1 % of test rows carry a "
         "quarter of the squared log error (a 1-acre parcel at $9.5M, a 6,680-acre 'house' at "
@@ -194,7 +194,7 @@ def main() -> int:
         "broker encodings with feature subsampling gain together ~0.7 pt MdAPE and +0.01 R² "
         "(log), at 66 features instead of 23 and a ZIP coordinates table: not adopted, "
         "still short of the goal. Separate land and house models, L2 or other Huber "
-        "settings, min_child_samples, L2 regularisation, bagging and dropping outlying "
+        "settings, min_child_samples alone, L2 regularisation, bagging and dropping outlying "
         "training rows gave nothing.",
         "- A random search of LightGBM's settings (70 trials, tuned inside one split's "
         "training rows; `experiments/search.py`) ranked the settings of before 2026-12-01 "

@@ -1,6 +1,6 @@
 """Issue 3 quality experiments: which features / LightGBM settings move MdAPE and R²(log).
 
-Run (one core):  python bench/quality/experiments/variants.py [--seeds 5] [--only NAME,...]
+Run (one core):  python bench/quality/experiments/variants.py [--seeds 5] [--only 'NAME|...']
 Writes bench/quality/experiments/results_current.json (results.json holds the runs made
 before the process step kept the copy naming its broker) and prints a table. See NOTES.md.
 
