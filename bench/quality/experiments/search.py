@@ -27,6 +27,7 @@ sys.path.insert(0, str(HERE.parent))  # bench/quality: run.py
 sys.path.insert(0, str(HERE.parents[2]))  # the repo: homeval
 
 from run import DEFAULT_DATA, clean_rows  # noqa: E402
+from variants import lgbm  # noqa: E402  (the harness's LightGBM: defaults + changes, one thread)
 
 from homeval.features import ListingEncoder  # noqa: E402
 from homeval.modeling import LIGHTGBM_DEFAULTS, price_metrics  # noqa: E402
@@ -54,12 +55,8 @@ def encoded(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> Encoded:
 
 
 def score(parts: Encoded, params: dict[str, Any], seed: int) -> tuple[float, float]:
-    from lightgbm import LGBMRegressor
-
     x_train, y, x_test, price = parts
-    model = LGBMRegressor(
-        **{**LIGHTGBM_DEFAULTS, **params}, random_state=seed, n_jobs=1, verbose=-1
-    )
+    model = lgbm(params, seed)
     metrics = price_metrics(price, np.exp(model.fit(x_train, y).predict(x_test)))
     return metrics["mdape"], metrics["r2_log"]
 
@@ -84,7 +81,6 @@ def main() -> int:
     trials: list[dict[str, Any]] = []
     for i in range(args.trials + 1):
         params = {} if i == 0 else {k: v[rng.integers(len(v))] for k, v in SPACE.items()}
-        params = {k: v.item() if hasattr(v, "item") else v for k, v in params.items()}
         mdape, r2 = np.mean([score(p, params, 0) for p in inner], axis=0)
         trials.append({"params": params, "inner_mdape": float(mdape), "inner_r2log": float(r2)})
         print(f"trial {i:3d}  inner MdAPE {mdape:.2%}  R2log {r2:.4f}  {params}", flush=True)
