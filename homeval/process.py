@@ -19,9 +19,11 @@ Rules (each dropped row is counted under its rule's name):
   the size cannot both be right.  (Used only to drop rows; price per sqft is never a
   feature of the row it comes from.)
 * ``duplicate`` — a listing already stored (same property, status, price and previous
-  sale), within the batch or from an earlier run.  Within a batch the copy that names its
-  broker and street wins over one that does not, whatever their order; a copy stored by
-  an earlier run is kept as it is.
+  sale), within the batch or from an earlier run.  The copy that names more of its broker
+  and street wins, whatever the order the copies arrive in: within a batch the others are
+  dropped; a copy stored by an earlier run keeps its row (and id) but takes the later
+  copy's broker, street, property and source row (counted as the repair
+  ``listing_ids_filled``).
 
 Repairs (the row stays, the bad value goes): ``acre_lot`` above 50,000 acres and
 ``prev_sold_date`` in the future become missing.
@@ -156,9 +158,18 @@ def process_new(
                 break
             kept, dropped, repaired = clean_frame(raw)
             before = _count(conn, clean_houses)
-            store.insert_ignore_frame(conn, clean_houses, kept.loc[:, _CLEAN_COLUMNS])
+            changed = store.upsert_frame(
+                conn,
+                clean_houses,
+                kept.loc[:, _CLEAN_COLUMNS],
+                key="listing_key",
+                update=_IDS_FILLED_COLUMNS,
+                when=lambda new, stored: _named(new) > _named(stored),
+            )
             written = _count(conn, clean_houses) - before
             dropped["duplicate"] = dropped.get("duplicate", 0) + len(kept) - written
+            if changed > written:
+                repaired["listing_ids_filled"] = changed - written
             summary.read += len(raw)
             summary.written += written
             for name, n in dropped.items():
@@ -170,6 +181,16 @@ def process_new(
     summary.dropped = {k: v for k, v in summary.dropped.items() if v}
     summary.clean_total = store.count(clean_houses)
     return summary
+
+
+_IDS_FILLED_COLUMNS: Final = ("raw_id", "property_id", "batch_id", "brokered_by", "street")
+
+
+def _named(row: Any) -> sa.ColumnElement[int]:
+    """How many of its anonymised ids (broker, street) a listing row names, in SQL."""
+    return sa.case((row.brokered_by.is_not(None), 1), else_=0) + sa.case(
+        (row.street.is_not(None), 1), else_=0
+    )
 
 
 def _count(conn: sa.Connection, table: sa.Table) -> int:

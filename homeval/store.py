@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -400,33 +400,60 @@ class Store:
         """Bulk-append a frame inside a caller's transaction (COPY on PostgreSQL)."""
         self._bulk_insert(conn, table, frame)
 
-    def insert_ignore_frame(self, conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None:
-        """Bulk-append, skipping rows that break a unique constraint (already stored).
+    def upsert_frame(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        frame: pd.DataFrame,
+        *,
+        key: str,
+        update: Sequence[str],
+        when: Callable[[Any, Any], sa.ColumnElement[bool]],
+    ) -> int:
+        """Bulk-append; a row whose ``key`` is stored updates ``update`` only if ``when``.
 
-        PostgreSQL's COPY cannot skip conflicts, so rows are copied into a temporary
-        table first and moved with ``INSERT … ON CONFLICT DO NOTHING``.
+        ``when(new, stored)`` gets the columns of the incoming row (``excluded``) and of the
+        stored one, so a better copy can replace what an earlier batch stored while a worse
+        or equal one is skipped.  PostgreSQL's COPY cannot resolve conflicts, so rows are
+        copied into a temporary table first and moved with one ``INSERT … ON CONFLICT``.
+        Returns the rows inserted or updated.
         """
         if frame.empty:
-            return
-        if self.dialect != "postgresql":
-            columns = list(frame.columns)
+            return 0
+        columns = list(frame.columns)
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            staging = sa.Table(
+                f"staging_{table.name}",
+                sa.MetaData(),
+                *(sa.Column(c.name, c.type) for c in table.columns if c.name in columns),
+                prefixes=["TEMPORARY"],
+                postgresql_on_commit="DROP",
+            )
+            staging.create(conn)
+            self._bulk_insert(conn, staging, frame)
+            pg = pg_insert(table).from_select(columns, sa.select(*(staging.c[n] for n in columns)))
+            upsert = pg.on_conflict_do_update(
+                index_elements=[key],
+                set_={name: pg.excluded[name] for name in update},
+                where=when(pg.excluded, table.c),
+            )
+            # psycopg reports no rowcount for INSERT … SELECT; count what the upsert returns
+            changed = upsert.returning(sa.literal(1)).cte("changed")
+            return int(conn.execute(sa.select(sa.func.count()).select_from(changed)).scalar_one())
+        if self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            lite = sqlite_insert(table)
+            lite_upsert = lite.on_conflict_do_update(
+                index_elements=[key],
+                set_={name: lite.excluded[name] for name in update},
+                where=when(lite.excluded, table.c),
+            )
             rows = [dict(zip(columns, r, strict=True)) for r in _records(frame)]
-            conn.execute(self._insert_ignore(table), rows)
-            return
-        staging = sa.Table(
-            f"staging_{table.name}",
-            sa.MetaData(),
-            *(sa.Column(c.name, c.type) for c in table.columns if c.name in frame.columns),
-            prefixes=["TEMPORARY"],
-            postgresql_on_commit="DROP",
-        )
-        staging.create(conn)
-        self._bulk_insert(conn, staging, frame)
-        names = ", ".join(f'"{c}"' for c in frame.columns)
-        conn.exec_driver_sql(
-            f"INSERT INTO {table.schema}.{table.name} ({names}) "
-            f"SELECT {names} FROM {staging.name} ON CONFLICT DO NOTHING"
-        )
+            return int(conn.execute(lite_upsert, rows).rowcount)
+        raise NotImplementedError(f"no upsert for {self.dialect}")
 
     def count(self, table: sa.Table, **equal: Any) -> int:
         query = sa.select(sa.func.count()).select_from(table)

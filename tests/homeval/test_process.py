@@ -99,6 +99,41 @@ def test_processing_is_incremental_and_idempotent(store_url: str) -> None:
     assert store.count(clean_houses) == 2
 
 
+def test_a_later_copy_naming_the_ids_fills_them_in_the_stored_listing(store_url: str) -> None:
+    """Old-file copies stored by an earlier run must not keep a listing's ids out for good."""
+    store = Store(store_url)
+    store.init()
+    named = [*BASE.values()]
+    unnamed = [*BASE.values()]
+    unnamed[LISTING_FIELDS.index("brokered_by")] = None
+    unnamed[LISTING_FIELDS.index("street")] = None
+    other = [*BASE.values()]
+    other[LISTING_FIELDS.index("price")] = 410_000.0
+
+    def feed(rows: list[list[object]]) -> dict[str, int]:
+        store.ingest_batch(parse_rows(rows), batch_id=batch_key(rows))
+        summary = process_new(store)
+        return {"written": summary.written, "duplicates": summary.duplicates,
+                "filled": summary.repaired.get("listing_ids_filled", 0)}  # fmt: skip
+
+    assert feed([unnamed]) == {"written": 1, "duplicates": 0, "filled": 0}
+    stored = store.read_frame(clean_houses.select())
+    assert stored[["brokered_by", "street"]].isna().all(axis=None)
+    # the 12-column copy arrives later, next to a listing not seen before
+    assert feed([named, other]) == {"written": 1, "duplicates": 1, "filled": 1}
+    filled = store.read_frame(clean_houses.select().order_by(clean_houses.c.id))
+    assert len(filled) == 2
+    first = filled.iloc[0]
+    assert first["id"] == stored.iloc[0]["id"]  # the row stays; drift and history keep it
+    assert (first["brokered_by"], first["street"]) == ("1", "77")
+    assert first["property_id"] == filled.iloc[1]["property_id"]  # now known by its street
+    assert first["raw_id"] != stored.iloc[0]["raw_id"]
+    assert first["batch_id"] != stored.iloc[0]["batch_id"]
+    # a copy naming fewer ids changes nothing, arriving before or after
+    assert feed([unnamed, unnamed]) == {"written": 0, "duplicates": 2, "filled": 0}
+    assert store.read_frame(clean_houses.select().order_by(clean_houses.c.id)).equals(filled)
+
+
 def test_real_rows_clean_as_documented(realtor_files: list[Path], tmp_path: Path) -> None:
     """The real extracts: the old file's massive exact repeats go, real listings stay."""
     store = Store(f"sqlite:///{tmp_path / 'real.db'}")
@@ -117,3 +152,26 @@ def test_real_rows_clean_as_documented(realtor_files: list[Path], tmp_path: Path
     # the 12-column file's copies win over the old file's (which have no ids)
     assert clean["brokered_by"].notna().sum() >= 8_500
     assert clean["price"].between(10_000, 100_000_000).all()
+
+
+def test_real_rows_clean_the_same_one_file_per_run(
+    realtor_files: list[Path], tmp_path: Path
+) -> None:
+    """The feed delivers files one run at a time: the outcome must not depend on that."""
+    outcomes = []
+    for runs in ("one", "per_file"):
+        store = Store(f"sqlite:///{tmp_path / runs / 'real.db'}")
+        store.init()
+        filled = 0
+        for path in realtor_files:  # the old 10-column files sort first
+            store.ingest_batch(parse_frame(read_listings_csv(path)), batch_id=path.name)
+            if runs == "per_file":
+                filled += process_new(store).repaired.get("listing_ids_filled", 0)
+        if runs == "one":
+            process_new(store)
+        columns = ["listing_key", "property_id", "brokered_by", "street", "batch_id"]
+        outcomes.append(store.read_frame(clean_houses.select()).loc[:, columns])
+        store.dispose()
+    one, per_file = (o.sort_values("listing_key", ignore_index=True) for o in outcomes)
+    assert filled > 4_000  # listings stored from the old files, later named by the new one
+    pd.testing.assert_frame_equal(one, per_file)
