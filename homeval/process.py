@@ -25,8 +25,10 @@ Rules (each dropped row is counted under its rule's name):
   copy's broker, street, property and source row (counted as the repair
   ``listing_ids_filled``).
 
-Repairs (the row stays, the bad value goes): ``acre_lot`` above 50,000 acres and
-``prev_sold_date`` in the future become missing.
+Repairs (the row stays, the bad value goes): ``acre_lot`` above 50,000 acres, an
+``acre_lot`` equal to the ``house_size`` (the square feet typed into the lot field too: a
+1,954 sqft San Juan flat on "1,954 acres"; sizes start at 100 sqft, so no real lot
+matches by chance) and ``prev_sold_date`` in the future become missing.
 """
 
 from __future__ import annotations
@@ -109,10 +111,13 @@ def clean_frame(
     drop("price_per_sqft_out_of_range", (ppsf < MIN_PPSF) | (ppsf > MAX_PPSF))
 
     acres = num("acre_lot")
-    absurd_lot = acres > MAX_ACRES
-    if absurd_lot.any():
-        frame.loc[absurd_lot, "acre_lot"] = np.nan
-        repaired["acre_lot_out_of_range"] = int(absurd_lot.sum())
+    for name, bad_lot in (
+        ("acre_lot_out_of_range", acres > MAX_ACRES),
+        ("acre_lot_is_house_size", acres == num("house_size")),
+    ):
+        if bad_lot.any():
+            frame.loc[bad_lot, "acre_lot"] = np.nan
+            repaired[name] = int(bad_lot.sum())
     future = frame["prev_sold_date"].map(lambda d: isinstance(d, date) and d > today).astype(bool)
     if future.any():
         frame.loc[future, "prev_sold_date"] = None

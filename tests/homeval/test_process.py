@@ -44,6 +44,15 @@ def test_each_rule_drops_its_rows(change: dict[str, object], rule: str) -> None:
     assert list(kept["zip_code"]) == ["06101"]
 
 
+def test_a_lot_equal_to_the_house_size_is_the_size_typed_twice() -> None:
+    kept, dropped, repaired = clean_frame(
+        raw([{"acre_lot": 1954.0, "house_size": 1954.0}, {"acre_lot": 0.5, "house_size": 1500.0}])
+    )
+    assert (dropped, repaired) == ({}, {"acre_lot_is_house_size": 1})
+    assert pd.isna(kept.iloc[0]["acre_lot"])
+    assert kept.iloc[1]["acre_lot"] == 0.5
+
+
 def test_land_listing_without_size_is_kept() -> None:
     kept, dropped, _ = clean_frame(raw([{"bed": None, "bath": None, "house_size": None}]))
     assert dropped == {}
