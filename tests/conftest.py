@@ -8,12 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from homeval.scratch_db import scratch_database  # SQLAlchemy only: the DAG venv has it
 
 REPO = Path(__file__).resolve().parents[1]
 REALTOR_DIR = Path(os.environ.get("HOMEVAL_TEST_REALTOR_DIR", REPO.parent / "shared/data/realtor"))
@@ -114,17 +115,8 @@ def postgres_server_url() -> str:
 @pytest.fixture
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh, empty database on the real server, dropped afterwards."""
-    admin_url = sa.make_url(postgres_server_url).set(drivername="postgresql+psycopg")
-    name = f"homeval_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(postgres_server_url, prefix="homeval_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -23,9 +23,7 @@ import os
 import platform
 import statistics
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,27 +32,13 @@ import sqlalchemy as sa
 
 from homeval.datagen import generate
 from homeval.schema import LISTING_FIELDS, ParsedBatch, parse_rows
+from homeval.scratch_db import scratch_database
 from homeval.store import Store, batch_key
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_URL = os.environ.get(
     "HOMEVAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    admin_url = sa.make_url(server_url).set(drivername="postgresql+psycopg")
-    name = f"homeval_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def feed_batches(rows: int, size: int) -> list[list[list[object]]]:
@@ -127,7 +111,7 @@ def measure(
 ) -> tuple[list[float], int]:
     times, stored = [], 0
     for _ in range(reps):
-        with fresh_database(server) as url:
+        with scratch_database(server, prefix="homeval_bench") as url:
             elapsed, stored = run(url)
         times.append(elapsed)
     return times, stored

@@ -30,7 +30,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -39,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import sqlalchemy as sa
+
+from homeval.scratch_db import scratch_database
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -75,21 +75,6 @@ def write_csv(path: Path, rows: int, seed: int, **drift: Any) -> None:
             frame.to_csv(out, index=False, header=(i == 0))
             print(f"  generated {min(start + chunk, rows):,} / {rows:,} rows", file=sys.stderr)
     tmp.replace(path)
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    admin_url = sa.make_url(server_url).set(drivername="postgresql+psycopg")
-    name = f"homeval_bench_pipeline_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager
@@ -262,7 +247,7 @@ def main() -> None:
     write_csv(csv, args.rows, seed=7)
     home = WORK / f"home-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     results: list[tuple[str, RunStats]] = []
-    with fresh_database(args.url) as db_url:
+    with scratch_database(args.url, prefix="homeval_bench_pipeline") as db_url:
         env = {
             **os.environ,
             "HOMEVAL_HOME": str(home),
