@@ -38,6 +38,8 @@ class DriftSummary:
     share_threshold: float | None = None
     reason: str = ""
     rows: tuple[int | None, int | None] = (None, None)
+    price_moved: bool = False
+    """The price level drifted, which is drift by itself whatever the share."""
     """Reference and current rows compared."""
     problem: str | None = None
 
@@ -49,6 +51,9 @@ class DriftSummary:
         share = f"{self.share:.0%} of the columns drifted" if self.share is not None else ""
         limit = f" (threshold {self.share_threshold:.0%})" if self.share_threshold else ""
         head = "Dataset drift detected" if self.detected else "No dataset drift"
+        if self.detected and self.price_moved:
+            head = "Drift detected: the price level moved"
+            return f"{head}; {share}{limit}." if share else f"{head}."
         return f"{head}: {share}{limit}." if share else f"{head}."
 
 
@@ -119,4 +124,5 @@ def read_drift_summary(reports_dir: Path) -> DriftSummary:
         share_threshold=_finite(data.get("share_threshold")),
         reason=str(data.get("reason") or ""),
         rows=(_int(data.get("reference_rows")), _int(data.get("current_rows"))),
+        price_moved=data.get("price_moved") is True,
     )

@@ -159,6 +159,11 @@ class Settings(BaseSettings):
         description="Dataset drift when at least this share of the compared columns drift "
         "(0.3: a market move shifts price and location, about 3 of the 10; see homeval/drift.py).",
     )
+    drift_on_price: bool = Field(
+        default=True,
+        description="A drifted price level is drift by itself, whatever the share (prices "
+        "moved ~10 % or more while the listings stayed alike: the model prices at the old level).",
+    )
     drift_sample_rows: int = Field(
         default=50_000, ge=100, description="Rows sampled per side above this size."
     )

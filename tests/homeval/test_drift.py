@@ -67,6 +67,23 @@ def test_shifted_prices_drift_the_target_column(reference: pd.DataFrame) -> None
     assert stricter.share == pytest.approx(0.1)
 
 
+@pytest.mark.parametrize(("shift", "detected"), [(0.0, False), (0.04, False), (0.15, True)])
+def test_a_price_level_move_alone_is_drift_when_price_counts(
+    reference: pd.DataFrame, shift: float, detected: bool
+) -> None:
+    """The market moved while the listings stayed alike: one column, but the one that matters."""
+    current = listings(6_000, seed=3, price_shift=shift)
+    result, _ = compare(
+        reference, current, share_threshold=0.3, sample_rows=50_000, price_alone=True
+    )
+    assert result.detected is detected
+    assert result.price_moved is detected
+    assert result.drifted_columns == (["log_price"] if detected else [])
+    assert ("the price level moved" in result.reason) is detected
+    share_only, _ = compare(reference, current, share_threshold=0.3, sample_rows=50_000)
+    assert share_only.detected is False
+
+
 def test_a_new_state_mix_is_dataset_drift(reference: pd.DataFrame) -> None:
     current = listings(6_000, seed=4, state_weights=state_mix({"CA": 0.7, "NY": 0.3}))
     result, _ = compare(reference, current, share_threshold=0.3, sample_rows=50_000)
@@ -207,6 +224,22 @@ def test_check_compares_rows_newer_than_the_models_data(store: Store, tmp_path: 
     assert scores["columns"]["state"]["drifted"] is True
     assert scores["detected"] is True
     assert scores["drifted_columns"] == result.drifted_columns
+
+
+@pytest.mark.parametrize("on_price", [True, False])
+def test_check_follows_the_price_setting(store: Store, tmp_path: Path, on_price: bool) -> None:
+    settings = Settings(home=tmp_path / "home", drift_min_rows=500, drift_on_price=on_price)
+    trained = listings(3_000, seed=13)
+    max_id = _fill(store, trained, "b1")
+    production = _production_with_reference(settings, trained, clean_max_id=max_id)
+    _fill(store, listings(2_000, seed=14, price_shift=0.3), "b2")  # prices +30 %, nothing else
+
+    result = check_drift(store, settings, production=production)
+
+    assert result.drifted_columns == ["log_price"]
+    assert result.detected is on_price
+    scores = json.loads((settings.reports_dir / SCORES_LATEST).read_text())
+    assert scores["price_moved"] is on_price  # what the UI reads to say why
 
 
 def test_too_few_new_rows_leave_drift_unknown(store: Store, tmp_path: Path) -> None:

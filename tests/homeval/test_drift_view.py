@@ -47,6 +47,16 @@ def test_report_and_scores_are_read(tmp_path: Path) -> None:
     )
 
 
+def test_a_moved_price_level_says_why_drift_is_detected_below_the_share(tmp_path: Path) -> None:
+    only_price = {**RESULT, "share": 0.1, "price_moved": True}
+    (tmp_path / "latest.json").write_text(json.dumps(only_price))
+    summary = read_drift_summary(tmp_path)
+    assert summary.price_moved
+    assert summary.verdict() == (
+        "Drift detected: the price level moved; 10% of the columns drifted (threshold 30%)."
+    )
+
+
 def test_an_unjudged_check_and_a_broken_file_are_explained(tmp_path: Path) -> None:
     (tmp_path / "latest.json").write_text(
         json.dumps({"detected": None, "share": None, "columns": {}, "reason": "only 12 new rows"})
