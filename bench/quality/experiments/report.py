@@ -42,6 +42,10 @@ def table(path: Path) -> list[str]:
 
 if __name__ == "__main__":
     for f, title in (
+        (
+            "results_shipped_defaults.json",
+            "run.py's rows after the acreage repair, on the shipped defaults (extra trees, mcs 5)",
+        ),
         ("results_current.json", "run.py's rows as they are now (the copy naming its broker wins)"),
         ("results.json", "run.py's rows before that de-duplication change"),
         ("results_full_first.json", "full-schema file ingested first (brokers kept)"),
