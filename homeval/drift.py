@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from homeval.drift_verdict import disagrees_with_share_rule, verdict
 from homeval.retention import prune
 from homeval.settings import Settings
 from homeval.store import Store, clean_houses
@@ -328,6 +329,43 @@ def _replace_atomically(source: Path, target: Path) -> None:
     Path(tmp).replace(target)
 
 
+VERDICT_ID: Final = "homeval-verdict"
+
+
+def verdict_banner(result: DriftResult) -> str:
+    """homeval's verdict as a block for the top of Evidently's page.
+
+    Evidently's "Dataset Drift" line knows only the share rule; when homeval judged
+    otherwise (a moved price level) the banner says so, so the report never contradicts
+    the pipeline's decision.
+    """
+    sentence = verdict(result.detected, result.share, result.share_threshold, result.price_moved)
+    colour = "#757575" if result.detected is None else "#c62828" if result.detected else "#2e7d32"
+    parts = [f"<strong>homeval: {html.escape(sentence)}</strong>"]
+    if result.reason:
+        parts.append(f"<div>{html.escape(result.reason)}</div>")
+    if result.price_moved and disagrees_with_share_rule(
+        result.detected, result.share, result.share_threshold
+    ):
+        parts.append(
+            "<div>Evidently's &ldquo;Dataset Drift&rdquo; line below counts drifted columns "
+            "only; homeval also counts a drifted price level (<code>log_price</code>) as "
+            "drift by itself (<code>HOMEVAL_DRIFT_ON_PRICE</code>).</div>"
+        )
+    style = (
+        "font-family:system-ui,sans-serif;font-size:15px;line-height:1.5;margin:12px 16px;"
+        f"padding:10px 16px;border-left:6px solid {colour};background:#f5f5f5;color:#212121"
+    )
+    return f'<div id="{VERDICT_ID}" role="status" style="{style}">{"".join(parts)}</div>'
+
+
+def with_verdict(page: str, result: DriftResult) -> str:
+    """Evidently's page with ``verdict_banner`` as the first thing in its body."""
+    start = page.find("<body")
+    end = page.find(">", start) + 1 if start >= 0 else 0
+    return page[:end] + verdict_banner(result) + page[end:]
+
+
 def write_reports(
     result: DriftResult, snapshot: Any, reports_dir: Path, keep: int | None = None
 ) -> DriftResult:
@@ -341,10 +379,12 @@ def write_reports(
     reports_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     if snapshot is not None:
-        html = reports_dir / f"drift-{stamp}.html"
-        snapshot.save_html(str(html))
-        _replace_atomically(html, reports_dir / REPORT_LATEST)
-        result.report_path = html
+        page = reports_dir / f"drift-{stamp}.html"
+        snapshot.save_html(str(page))
+        with_banner = with_verdict(page.read_text(encoding="utf-8"), result)
+        page.write_text(with_banner, encoding="utf-8")
+        _replace_atomically(page, reports_dir / REPORT_LATEST)
+        result.report_path = page
     scores = reports_dir / f"drift-{stamp}.json"
     result.scores_path = scores
     scores.write_text(json.dumps(result.to_dict(), indent=2, default=str), encoding="utf-8")

@@ -20,6 +20,8 @@ from typing import Any, Final
 
 import pandas as pd
 
+from homeval.drift_verdict import verdict
+
 REPORT_NAME: Final = "latest.html"
 SCORES_NAME: Final = "latest.json"
 SCORE_COLUMNS: Final = ["column", "score", "threshold", "drifted", "method"]
@@ -38,23 +40,16 @@ class DriftSummary:
     share_threshold: float | None = None
     reason: str = ""
     rows: tuple[int | None, int | None] = (None, None)
+    """Reference and current rows compared."""
     price_moved: bool = False
     """The price level drifted, which is drift by itself whatever the share."""
-    """Reference and current rows compared."""
     problem: str | None = None
 
     def verdict(self) -> str:
-        """One sentence for the page."""
-        if self.detected is None:
-            reason = self.reason.rstrip(".")
-            return f"Drift not judged: {reason}." if reason else "Drift not judged."
-        share = f"{self.share:.0%} of the columns drifted" if self.share is not None else ""
-        limit = f" (threshold {self.share_threshold:.0%})" if self.share_threshold else ""
-        head = "Dataset drift detected" if self.detected else "No dataset drift"
-        if self.detected and self.price_moved:
-            head = "Drift detected: the price level moved"
-            return f"{head}; {share}{limit}." if share else f"{head}."
-        return f"{head}: {share}{limit}." if share else f"{head}."
+        """One sentence for the page (the same words as the report's banner)."""
+        return verdict(
+            self.detected, self.share, self.share_threshold, self.price_moved, self.reason
+        )
 
 
 def _finite(value: Any) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -17,10 +18,13 @@ from homeval.drift import (
     NUMERIC_COLUMNS,
     REPORT_LATEST,
     SCORES_LATEST,
+    VERDICT_ID,
+    DriftResult,
     check_drift,
     compare,
     drift_columns,
     new_clean_rows,
+    with_verdict,
 )
 from homeval.packaging import ResolvedModel
 from homeval.process import process_new
@@ -240,6 +244,27 @@ def test_check_follows_the_price_setting(store: Store, tmp_path: Path, on_price:
     assert result.detected is on_price
     scores = json.loads((settings.reports_dir / SCORES_LATEST).read_text())
     assert scores["price_moved"] is on_price  # what the UI reads to say why
+    # the report itself (also the KFP artifact) carries the same verdict above Evidently's,
+    # whose "Dataset Drift" line knows the share rule only
+    page = (settings.reports_dir / REPORT_LATEST).read_text(encoding="utf-8")
+    banner = page[page.index(f'<div id="{VERDICT_ID}"') :]
+    banner = banner[: banner.index("</div></div>")]
+    assert re.search(f'<body[^>]*><div id="{VERDICT_ID}"', page)  # the body's first thing
+    if on_price:
+        assert "homeval: Drift detected: the price level moved;" in banner
+        assert "counts drifted columns only" in banner
+    else:
+        assert "homeval: No dataset drift:" in banner
+        assert "counts drifted columns only" not in banner
+
+
+def test_the_verdict_goes_first_in_any_page() -> None:
+    result = DriftResult(True, 0.5, {}, 10, 10, "5 of 10 columns <drifted>", share_threshold=0.3)
+    page = with_verdict("<html><body class='x'><p>report</p></body></html>", result)
+    assert page.startswith("<html><body class='x'><div id=\"homeval-verdict\"")
+    assert "&lt;drifted&gt;" in page  # reasons are escaped
+    assert page.endswith("<p>report</p></body></html>")
+    assert with_verdict("<p>bare</p>", result).endswith("</div><p>bare</p>")
 
 
 def test_too_few_new_rows_leave_drift_unknown(store: Store, tmp_path: Path) -> None:

@@ -120,3 +120,46 @@ def test_the_page_says_when_the_predictor_is_down(
     )
     assert "Traceback" not in page.content()
     assert page.locator("#price-result h2").count() == 0
+
+
+def test_the_drift_tab_and_its_report_give_one_verdict(
+    platform: Platform, tmp_path: Path, seeded_store: str, run_ui: Any, page: Any
+) -> None:
+    """A price-only move: Evidently's own line says "NOT detected" (share rule), so the
+    report must carry homeval's verdict, the one the tab shows and the pipeline acted on."""
+    from playwright.sync_api import expect
+
+    from homeval.datagen import generate
+    from homeval.drift import VERDICT_ID, compare, write_reports
+    from homeval.schema import parse_frame
+
+    def listings(seed: int, price_shift: float) -> Any:
+        frame = generate(
+            3_000, seed=seed, junk_share=0.0, malformed_share=0.0, price_shift=price_shift
+        )
+        return parse_frame(frame).rows
+
+    settings = platform.settings(tmp_path / "ui-home", database_url=seeded_store)
+    result, snapshot = compare(
+        listings(1, 0.0), listings(2, 0.3), share_threshold=0.3, sample_rows=5_000, price_alone=True
+    )
+    assert result.price_moved
+    assert result.share is not None
+    assert result.share < 0.3
+    write_reports(result, snapshot, settings.reports_dir)
+
+    ui = run_ui(settings)
+    page.goto(ui.url)
+    page.get_by_role("tab", name="Drift").click()
+    message = page.locator("#drift-message")
+    expect(message).to_contain_text("Drift detected: the price level moved", timeout=30_000)
+    report = page.frame_locator("iframe[title='Evidently drift report']")
+    banner = report.locator(f"#{VERDICT_ID}")
+    expect(banner).to_contain_text("homeval: Drift detected: the price level moved", timeout=30_000)
+    expect(banner).to_contain_text("counts drifted columns only")
+    # Evidently's own dashboard still renders below the banner
+    expect(report.get_by_text("Dataset Drift is NOT detected")).to_be_visible(timeout=30_000)
+    sentence = banner.locator("strong").inner_text().removeprefix("homeval: ")
+    assert sentence in message.inner_text()
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "ui-drift.png"), full_page=True)
