@@ -380,9 +380,8 @@ def write_reports(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     if snapshot is not None:
         page = reports_dir / f"drift-{stamp}.html"
-        snapshot.save_html(str(page))
-        with_banner = with_verdict(page.read_text(encoding="utf-8"), result)
-        page.write_text(with_banner, encoding="utf-8")
+        evidently_page = snapshot.get_html_str(as_iframe=False)  # what save_html writes
+        page.write_text(with_verdict(evidently_page, result), encoding="utf-8")
         _replace_atomically(page, reports_dir / REPORT_LATEST)
         result.report_path = page
     scores = reports_dir / f"drift-{stamp}.json"
