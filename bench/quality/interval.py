@@ -10,14 +10,12 @@ counts how many test prices fall inside, per segment.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from run import DEFAULT_DATA, HERE, clean_rows
+from run import HERE, bench_args, clean_rows
 
 from homeval.features import land_mask
 from homeval.modeling import build_estimator, conformal_interval
@@ -54,11 +52,7 @@ def measure(frame: pd.DataFrame, seed: int) -> dict[str, dict[str, float]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--realtor-dir", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=HERE / "INTERVAL.md")
-    args = parser.parse_args()
+    args = bench_args(__doc__, HERE / "INTERVAL.md")
     started = time.perf_counter()
     frame = clean_rows(args.realtor_dir)
     runs = [measure(frame, seed) for seed in range(args.seeds)]
