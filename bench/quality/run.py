@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from homeval.features import land_mask
 from homeval.modeling import build_estimator, price_metrics
 from homeval.process import process_new
 from homeval.schema import parse_frame, read_listings_csv
@@ -27,6 +28,8 @@ from homeval.training import load_clean, split_parts, zip_median_prices
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[2] / "shared" / "data" / "realtor"
 METRICS = ("mdape", "r2_log", "within_10pct", "rmse_log", "r2")
+HOUSES = "_houses:"
+"""Key prefix of a model's scores on the test houses alone (listings with a bed, bath or size)."""
 
 
 def seed_model():  # type: ignore[no-untyped-def]
@@ -65,6 +68,7 @@ def evaluate(frame: pd.DataFrame, seed: int) -> dict[str, dict[str, float]]:
     parts = split_parts(frame["property_id"], test_share=0.2, calibration_share=0.0, seed=seed)
     train, test = frame[parts == "train"], frame[parts == "test"]
     y = train["price"].to_numpy()
+    houses = ~land_mask(test)
     out: dict[str, dict[str, float]] = {}
     for name, model in (
         ("LightGBM (homeval)", build_estimator("lightgbm", seed=seed)),
@@ -73,6 +77,7 @@ def evaluate(frame: pd.DataFrame, seed: int) -> dict[str, dict[str, float]]:
         model.fit(train, y)
         predicted = model.predict(test)
         out[name] = price_metrics(test["price"], predicted)
+        out[HOUSES + name] = price_metrics(test["price"][houses], predicted[houses])
         if name.startswith("LightGBM"):
             out["_segments"] = segment_errors(test, predicted)
     seed_pipe = seed_model()
@@ -84,9 +89,18 @@ def evaluate(frame: pd.DataFrame, seed: int) -> dict[str, dict[str, float]]:
 
     seed_pipe.fit(seed_input(train), y)
     seed_pred = np.maximum(seed_pipe.predict(seed_input(test)), 1.0)
-    out["seed (LGBM 5 trees, depth 3, scaler + one-hot)"] = price_metrics(test["price"], seed_pred)
-    out["ZIP median"] = price_metrics(test["price"], zip_median_prices(train, test))
-    out["_rows"] = {"train": float(len(train)), "test": float(len(test))}
+    zip_pred = zip_median_prices(train, test)
+    for name, predicted in (
+        ("seed (LGBM 5 trees, depth 3, scaler + one-hot)", seed_pred),
+        ("ZIP median", zip_pred),
+    ):
+        out[name] = price_metrics(test["price"], predicted)
+        out[HOUSES + name] = price_metrics(test["price"][houses], predicted[houses])
+    out["_rows"] = {
+        "train": float(len(train)),
+        "test": float(len(test)),
+        "houses": float(houses.sum()),
+    }
     return out
 
 
@@ -121,6 +135,21 @@ def bench_args(description: str | None, out: Path) -> argparse.Namespace:
     return args
 
 
+def score_rows(
+    table: dict[str, dict[str, tuple[float, float]]], names: list[str], strip: str = ""
+) -> list[str]:
+    """One markdown row per model: mean ± sd where the spread matters, mean elsewhere."""
+    lines = []
+    for m in names:
+        t = table[m]
+        lines.append(
+            f"| {m.removeprefix(strip)} | {t['mdape'][0]:.1%} ± {t['mdape'][1]:.1%} | "
+            f"{t['r2_log'][0]:.3f} ± {t['r2_log'][1]:.3f} | {t['within_10pct'][0]:.1%} | "
+            f"{t['rmse_log'][0]:.3f} | {t['r2'][0]:.3f} |"
+        )
+    return lines
+
+
 def main() -> int:
     args = bench_args(__doc__, HERE / "RESULTS.md")
     started = time.perf_counter()
@@ -130,7 +159,7 @@ def main() -> int:
     segments = runs[0]["_segments"]
     table = {
         m: {k: (np.mean([r[m][k] for r in runs]), np.std([r[m][k] for r in runs])) for k in METRICS}
-        for m in models
+        for m in [*models, *(HOUSES + m for m in models)]
     }
     rows = runs[0]["_rows"]
     best = min(models, key=lambda m: table[m]["mdape"][0])
@@ -151,18 +180,24 @@ def main() -> int:
         "| model | MdAPE | R² (log) | within 10 % | RMSE (log) | R² (price) |",
         "|---|---|---|---|---|---|",
     ]
-    for m in models:
-        t = table[m]
-        lines.append(
-            f"| {m} | {t['mdape'][0]:.1%} ± {t['mdape'][1]:.1%} | {t['r2_log'][0]:.3f} ± "
-            f"{t['r2_log'][1]:.3f} | {t['within_10pct'][0]:.1%} | {t['rmse_log'][0]:.3f} | "
-            f"{t['r2'][0]:.3f} |"
-        )
+    lines += score_rows(table, models)
+    houses = table[HOUSES + "LightGBM (homeval)"]
     lines += [
         "",
         f"Goal: LightGBM MdAPE <= 18 % and R² (log) >= 0.80, best of the four: "
         f"**{'met' if ok else 'NOT met'}** (LightGBM MdAPE {lgbm['mdape'][0]:.1%}, "
         f"R² (log) {lgbm['r2_log'][0]:.3f}; best by MdAPE: {best}).",
+        "",
+        f"The same models on the test houses alone (listings with a bed, bath or size: "
+        f"~{int(rows['houses']):,} of the ~{int(rows['test']):,} test rows; land left out), "
+        f"for whoever restates the goal: LightGBM {houses['mdape'][0]:.1%} / "
+        f"{houses['r2_log'][0]:.3f}, the stated numbers "
+        f"{'hold' if houses['mdape'][0] <= 0.18 and houses['r2_log'][0] >= 0.80 else 'miss'} "
+        "there. The goal as stated is on every listing.",
+        "",
+        "| model (houses only) | MdAPE | R² (log) | within 10 % | RMSE (log) | R² (price) |",
+        "|---|---|---|---|---|---|",
+        *score_rows(table, [HOUSES + m for m in models], strip=HOUSES),
         "",
         "Where LightGBM's errors are (split seed 0; segments with at least 20 test rows):",
         "",
