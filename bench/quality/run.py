@@ -68,18 +68,13 @@ def evaluate(frame: pd.DataFrame, seed: int) -> dict[str, dict[str, float]]:
     parts = split_parts(frame["property_id"], test_share=0.2, calibration_share=0.0, seed=seed)
     train, test = frame[parts == "train"], frame[parts == "test"]
     y = train["price"].to_numpy()
-    houses = ~land_mask(test)
-    out: dict[str, dict[str, float]] = {}
+    predictions: dict[str, np.ndarray] = {}
     for name, model in (
         ("LightGBM (homeval)", build_estimator("lightgbm", seed=seed)),
         ("DecisionTree (homeval)", build_estimator("decision_tree", seed=seed)),
     ):
         model.fit(train, y)
-        predicted = model.predict(test)
-        out[name] = price_metrics(test["price"], predicted)
-        out[HOUSES + name] = price_metrics(test["price"][houses], predicted[houses])
-        if name.startswith("LightGBM"):
-            out["_segments"] = segment_errors(test, predicted)
+        predictions[name] = model.predict(test)
     seed_pipe = seed_model()
     cat = ["status", "city", "state", "zip_code"]
     columns = ["bed", "bath", "acre_lot", "house_size", *cat]
@@ -88,26 +83,29 @@ def evaluate(frame: pd.DataFrame, seed: int) -> dict[str, dict[str, float]]:
         return df.loc[:, columns].astype(dict.fromkeys(cat, str)).reset_index(drop=True)
 
     seed_pipe.fit(seed_input(train), y)
-    seed_pred = np.maximum(seed_pipe.predict(seed_input(test)), 1.0)
-    zip_pred = zip_median_prices(train, test)
-    for name, predicted in (
-        ("seed (LGBM 5 trees, depth 3, scaler + one-hot)", seed_pred),
-        ("ZIP median", zip_pred),
-    ):
-        out[name] = price_metrics(test["price"], predicted)
-        out[HOUSES + name] = price_metrics(test["price"][houses], predicted[houses])
+    predictions["seed (LGBM 5 trees, depth 3, scaler + one-hot)"] = np.maximum(
+        seed_pipe.predict(seed_input(test)), 1.0
+    )
+    predictions["ZIP median"] = zip_median_prices(train, test)
+
+    land = land_mask(test)
+    truth = test["price"].to_numpy()
+    out: dict[str, dict[str, float]] = {}
+    for name, predicted in predictions.items():
+        out[name] = price_metrics(truth, predicted)
+        out[HOUSES + name] = price_metrics(truth[~land], predicted[~land])
+    out["_segments"] = segment_errors(test, predictions["LightGBM (homeval)"], land)
     out["_rows"] = {
         "train": float(len(train)),
         "test": float(len(test)),
-        "houses": float(houses.sum()),
+        "houses": float((~land).sum()),
     }
     return out
 
 
-def segment_errors(test: pd.DataFrame, predicted: np.ndarray) -> dict[str, float]:
+def segment_errors(test: pd.DataFrame, predicted: np.ndarray, land: np.ndarray) -> dict[str, float]:
     """MdAPE per segment: where the errors are (houses vs land, by state)."""
     ape = np.abs(predicted - test["price"].to_numpy()) / test["price"].to_numpy()
-    land = test[["bed", "bath", "house_size"]].isna().all(axis=1).to_numpy()
     out: dict[str, float] = {}
     for state in sorted(test["state"].unique()):
         for label, mask in (("houses", ~land), ("land", land)):
@@ -138,7 +136,7 @@ def bench_args(description: str | None, out: Path) -> argparse.Namespace:
 def score_rows(
     table: dict[str, dict[str, tuple[float, float]]], names: list[str], strip: str = ""
 ) -> list[str]:
-    """One markdown row per model: mean ± sd where the spread matters, mean elsewhere."""
+    """Markdown rows of the score table; ``strip`` drops a key prefix from the names."""
     lines = []
     for m in names:
         t = table[m]
