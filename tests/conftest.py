@@ -24,6 +24,20 @@ POSTGRES_URL = os.environ.get(
 REQUIRE_SERVICES = os.environ.get("HOMEVAL_TEST_REQUIRE_SERVICES") == "1"
 
 
+def is_platform_setting(name: str) -> bool:
+    """A variable that configures homeval or MLflow, as opposed to one that tells the tests
+    where their data and services are (``HOMEVAL_TEST_*``): a child process or a test gets
+    its own platform settings, never the developer's, but must still find the real rows."""
+    return name.startswith("MLFLOW_") or (
+        name.startswith("HOMEVAL_") and not name.startswith("HOMEVAL_TEST_")
+    )
+
+
+def without_platform_settings() -> dict[str, str]:
+    """This process's environment for a child process, minus every platform setting."""
+    return {k: v for k, v in os.environ.items() if not is_platform_setting(k)}
+
+
 def missing(what: str) -> None:
     """Skip with a clear reason locally; fail in CI, where every service must be there."""
     if REQUIRE_SERVICES:
@@ -73,9 +87,7 @@ def _isolated_home(tmp_path: Path) -> Iterator[Path]:
     developer's state or the next test."""
     saved = dict(os.environ)
     for name in list(os.environ):  # nothing a fixture of wider scope set leaks in either
-        if name.startswith("MLFLOW_") or (
-            name.startswith("HOMEVAL_") and not name.startswith("HOMEVAL_TEST_")
-        ):
+        if is_platform_setting(name):
             del os.environ[name]
     home = tmp_path / "homeval-home"
     os.environ["HOMEVAL_HOME"] = str(home)

@@ -8,7 +8,6 @@ the training log and the web page show it → Ctrl-C leaves no process behind.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -27,7 +26,7 @@ import sqlalchemy as sa
 
 from homeval.store import Store, raw_batches, raw_houses
 from tests.cli.test_up import alive, descendants
-from tests.conftest import REPO, ctrl_c_reaches_it, free_port, missing
+from tests.conftest import REPO, ctrl_c_reaches_it, free_port, missing, without_platform_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser]
 SCREENSHOTS = REPO / "test-results"
@@ -93,7 +92,7 @@ class Platform:
 def platform(tmp_path: Path, chromium: str) -> Iterator[Platform]:
     home = tmp_path / "home"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("HOMEVAL_", "MLFLOW_"))},
+        **without_platform_settings(),
         "HOMEVAL_HOME": str(home),
         "HOMEVAL_FEED_URL": f"http://127.0.0.1:{free_port()}",
         "HOMEVAL_PREDICTOR_PORT": str(free_port()),

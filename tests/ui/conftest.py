@@ -3,7 +3,6 @@ HTTP on loopback, a store with real listings, and the UI's own server in a threa
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import threading
@@ -19,7 +18,7 @@ import pytest
 from homeval.schema import parse_frame, read_listings_csv
 from homeval.settings import Settings
 from homeval.store import Store
-from tests.conftest import REPO, free_port, missing
+from tests.conftest import REPO, free_port, missing, without_platform_settings
 
 HOMEVAL = REPO / ".venv/bin/homeval"
 
@@ -75,7 +74,7 @@ def platform(
     home = tmp_path_factory.mktemp("platform")
     mlflow_uri = f"sqlite:///{home / 'mlflow.db'}"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "HOMEVAL_"))},
+        **without_platform_settings(),
         "HOMEVAL_HOME": str(home),
         "MLFLOW_TRACKING_URI": mlflow_uri,
         "MLFLOW_DISABLE_TELEMETRY": "true",

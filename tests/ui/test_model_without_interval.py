@@ -3,7 +3,6 @@ without a range, instead of failing on the predictor's "has no interval"."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from homeval.packaging import pip_requirements
-from tests.conftest import free_port
+from tests.conftest import free_port, without_platform_settings
 from tests.homeval.helpers import real_listings, small_model
 from tests.ui.conftest import HOMEVAL, wait_ready
 from tests.ui.test_handlers import FORM
@@ -32,7 +31,7 @@ def folder_predictor(
     )
     port = free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "HOMEVAL_"))},
+        **without_platform_settings(),
         "HOMEVAL_HOME": str(root / "home"),
         "HOMEVAL_PREDICTOR_VERSIONS": "none",
         "MLFLOW_DISABLE_TELEMETRY": "true",
