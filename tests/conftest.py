@@ -18,6 +18,16 @@ from homeval.scratch_db import scratch_database  # SQLAlchemy only: the DAG venv
 
 REPO = Path(__file__).resolve().parents[1]
 REALTOR_DIR = Path(os.environ.get("HOMEVAL_TEST_REALTOR_DIR", REPO.parent / "shared/data/realtor"))
+"""The north-eastern real rows (the leading rows of the Kaggle file: CT, NY, NH, RI, VT, PR, VI)."""
+REALTOR_NATIONAL_DIR = Path(
+    os.environ.get("HOMEVAL_TEST_REALTOR_NATIONAL_DIR", REPO.parent / "shared/data/realtor-national")
+)
+"""A uniform random sample of the whole national file (every state, mixed statuses)."""
+
+
+def realtor_csvs() -> list[Path]:
+    """Every real CSV, the north-eastern folder's first (some tests pick files by position)."""
+    return [*sorted(REALTOR_DIR.glob("*.csv")), *sorted(REALTOR_NATIONAL_DIR.glob("*.csv"))]
 POSTGRES_URL = os.environ.get(
     "HOMEVAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -107,8 +117,19 @@ def realtor_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def realtor_files(realtor_dir: Path) -> list[Path]:
-    return sorted(realtor_dir.glob("*.csv"))
+def realtor_national_dir() -> Path:
+    if not REALTOR_NATIONAL_DIR.is_dir() or not list(REALTOR_NATIONAL_DIR.glob("*.csv")):
+        missing(
+            f"national real Realtor rows not found in {REALTOR_NATIONAL_DIR} "
+            "(set HOMEVAL_TEST_REALTOR_NATIONAL_DIR)"
+        )
+    return REALTOR_NATIONAL_DIR
+
+
+@pytest.fixture(scope="session")
+def realtor_files(realtor_dir: Path, realtor_national_dir: Path) -> list[Path]:
+    """Every real CSV of both folders (north-eastern first)."""
+    return realtor_csvs()
 
 
 @pytest.fixture(scope="session")

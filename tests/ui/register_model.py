@@ -10,12 +10,12 @@ from homeval.modeling import conformal_interval, price_metrics
 from homeval.packaging import log_price_model
 from homeval.settings import Settings
 from homeval.tracking import configure
-from tests.conftest import REALTOR_DIR
+from tests.conftest import realtor_csvs
 from tests.homeval.helpers import real_listings, small_model
 
 
 def main() -> None:
-    listings = real_listings(sorted(REALTOR_DIR.glob("*.csv")))
+    listings = real_listings(realtor_csvs())
     settings = Settings()
     configure(settings)
     model = small_model(listings)
