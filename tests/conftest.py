@@ -20,7 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 REALTOR_DIR = Path(os.environ.get("HOMEVAL_TEST_REALTOR_DIR", REPO.parent / "shared/data/realtor"))
 """The north-eastern real rows (the leading rows of the Kaggle file: CT, NY, NH, RI, VT, PR, VI)."""
 REALTOR_NATIONAL_DIR = Path(
-    os.environ.get("HOMEVAL_TEST_REALTOR_NATIONAL_DIR", REPO.parent / "shared/data/realtor-national")
+    os.environ.get(
+        "HOMEVAL_TEST_REALTOR_NATIONAL_DIR", REPO.parent / "shared/data/realtor-national"
+    )
 )
 """A uniform random sample of the whole national file (every state, mixed statuses)."""
 
@@ -28,6 +30,8 @@ REALTOR_NATIONAL_DIR = Path(
 def realtor_csvs() -> list[Path]:
     """Every real CSV, the north-eastern folder's first (some tests pick files by position)."""
     return [*sorted(REALTOR_DIR.glob("*.csv")), *sorted(REALTOR_NATIONAL_DIR.glob("*.csv"))]
+
+
 POSTGRES_URL = os.environ.get(
     "HOMEVAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -124,6 +128,12 @@ def realtor_national_dir() -> Path:
             "(set HOMEVAL_TEST_REALTOR_NATIONAL_DIR)"
         )
     return REALTOR_NATIONAL_DIR
+
+
+@pytest.fixture(scope="session")
+def realtor_national_files(realtor_national_dir: Path) -> list[Path]:
+    """The national sample's CSVs (one file today)."""
+    return sorted(realtor_national_dir.glob("*.csv"))
 
 
 @pytest.fixture(scope="session")
