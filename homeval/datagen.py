@@ -1,18 +1,31 @@
-"""Synthetic Realtor listings that look like the real feed, for tests, demos and drift.
+"""Synthetic Realtor listings that look like the real national feed, for tests, demos and drift.
 
 The real file is 2.2M rows we may not redistribute, so the feed simulator and the tests
-need listings made up on the spot that behave like real ones: the same missing values
-(land listings with no bed/bath/size), the same skewed quantiles, a status mix with its
-structural ``prev_sold_date`` gaps, properties listed twice (for sale, then sold), a
-state → city → ZIP hierarchy whose location moves prices, and a little junk that the
-cleaning step must catch.  Every number here comes from ``shared/data/realtor/STATS.md``
-(section named in the comment); the geography lives in ``homeval/data/*.csv``.
+need listings made up on the spot that behave like real ones: the national state mix and
+price levels, the status mix (for_sale / sold / ready_to_build) with each status's missing
+values, land listings with no bed/bath/size, the same skewed quantiles, properties listed
+twice (for sale, then sold), real places whose location moves prices, and a little junk
+that the cleaning step must catch.
+
+Where the numbers come from (``homeval/data/README.md`` has the details):
+
+* ``homeval/data/calibration.json``, written by ``scripts/calibrate_generator.py`` from the
+  national random sample of the Kaggle file (``shared/data/realtor-national``): state mix,
+  per-state $/sqft, house size, land price and status mix, missing-value rates per status,
+  land share and lot/size effects by urbanity, quantiles, dates, the sizes of the spatial
+  price effects.  The real rows are not needed at run time.
+* the ``zipcodes`` package: every listing is in an active STANDARD ZIP of its state, with
+  that ZIP's city, so ZIP → latitude/longitude/county agrees with what the model is taught.
+  A ZIP's *urbanity* is the number of such ZIPs within 10 km; it sets how many listings
+  the ZIP gets, its price premium, its lot and house sizes and its share of land listings.
+* the hedonic model below (hand-tuned so generated correlations match the sample's).
 
 Features are drawn with a Gaussian copula: correlated standard normals pushed through
-each field's quantile function (piecewise log-linear between the STATS quantiles), so the
-marginals match the real ones and the correlations come from STATS section 8.  Prices then
-follow a hedonic model (log price rises with log size, baths, lot and location), so a
-model trained on generated rows learns something real.
+each field's quantile function (piecewise log-linear between the calibrated quantiles).
+Prices then follow a hedonic model (log price rises with log size, baths, lot and
+location), and location is spatially coherent: a smooth function of latitude/longitude
+(two random Gaussian-kernel fields, 10 and 60 km) plus the urbanity premium plus a small
+per-ZIP effect, centred so each state's median $/sqft is the calibrated one.
 
 A generated frame carries values as the feed would send them: floats (NaN when missing)
 for the numeric and id fields, strings or None for the rest, dates as ISO strings.
@@ -20,7 +33,7 @@ for the numeric and id fields, strings or None for the rest, dates as ISO string
 
 from __future__ import annotations
 
-import csv
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,126 +41,91 @@ from datetime import date
 from functools import lru_cache
 from importlib import resources
 from statistics import NormalDist
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
-from homeval.schema import LISTING_FIELDS, STATE_CODES, normalise_state
+from homeval.schema import LISTING_FIELDS, STATE_CODES, STATES, normalise_state
 
-# --- calibration (STATS.md; "A" = the 12-column file, the guide for missingness) ---------
-
-STATUS_SHARES: Final = {"for_sale": 0.6240, "sold": 0.3647, "ready_to_build": 0.0113}
-"""Section 9: the whole Kaggle file (not the for_sale-only sample)."""
-
-PREV_SOLD_MISSING: Final = {"for_sale": 0.5104, "sold": 0.0, "ready_to_build": 1.0}
-"""Section 9: 32.98% missing overall, 0% for sold, 100% for ready_to_build; for_sale solves
-0.624 p + 0.0113 = 0.3298, so p = 0.51 ("roughly half")."""
+# --- what the calibration file does not hold: the hedonic model ---------------------------
 
 REPEAT_RECORD_SHARE: Final = 0.104
-"""Section 9: records of a property listed more than once (a for_sale + sold pair)."""
-
-LAND_SHARE: Final = 0.234
-"""Section 8b: bed, bath and house_size all missing (land/lot listings)."""
-
-# Other missing patterns of non-land rows, as shares of all rows (section 1 and 8b, A):
-# bed 25.1%, bath 24.8%, house_size 25.1%, P(bath|bed missing) 98.3%.
-PARTIAL_MISSING: Final = {
-    "bed_bath": 0.0127,  # bed+bath missing, size present
-    "bed": 0.0043,
-    "size": 0.0170,
-    "bath": 0.0013,
-}
-LOT_MISSING: Final = {"land": 0.05, "house": 0.16}  # overall 13.5% (section 1, A)
-STREET_MISSING: Final = 0.007
-CITY_MISSING: Final = 0.002
-ZIP_MISSING: Final = 0.003
-
-# Quantiles (probability, value) of houses that have the value (section 2, A dedup), with
-# tail knots set where the real extremes stop being plausible (junk is added separately).
-SIZE_QUANTILES: Final = (
-    (0.0005, 300.0), (0.01, 597.0), (0.05, 800.0), (0.25, 1200.0), (0.5, 1706.0),
-    (0.75, 2480.0), (0.95, 4500.0), (0.99, 7600.0), (0.9995, 16000.0),
-)  # fmt: skip
-"""Above the median the knots sit below section 2's (2,598 / 5,000 / 9,000): states with
-bigger houses (size_factor) widen the upper tail back to the real one."""
-HOUSE_LOT_QUANTILES: Final = (
-    (0.0005, 0.01), (0.01, 0.03), (0.05, 0.06), (0.25, 0.15), (0.5, 0.34), (0.75, 1.0),
-    (0.95, 11.0), (0.99, 50.0), (0.9995, 400.0),
-)  # fmt: skip
-"""Lots under houses: median 0.36 acre (section 8b); with land lots they give section 2."""
-LAND_LOT_QUANTILES: Final = (
-    (0.0005, 0.02), (0.01, 0.06), (0.05, 0.14), (0.25, 0.6), (0.5, 2.0), (0.75, 7.0),
-    (0.95, 100.0), (0.99, 350.0), (0.9995, 3000.0),
-)  # fmt: skip
-"""Land listings: median lot 2.00 acres (section 8b)."""
-
-BED_COUNTS: Final = {1: 204, 2: 1036, 3: 2899, 4: 1576, 5: 459, 6: 332, 7: 128, 8: 96,
-                     9: 60, 10: 35, 12: 23}  # fmt: skip
-BATH_COUNTS: Final = {1: 1261, 2: 2759, 3: 1715, 4: 610, 5: 256, 6: 131, 7: 60, 8: 37,
-                      9: 25, 10: 12, 12: 10}  # fmt: skip
-"""Section 8b value counts; the tail above 8 shares out the remaining rows."""
+"""Records of a property listed more than once (a for_sale + sold pair): the whole Kaggle
+file's share (shared/data/realtor/STATS.md section 9; a 10k sample holds almost no pair)."""
 
 FEATURE_CORRELATION: Final = np.array(
     [  # latent normals of log(house_size), bed, bath, log(acre_lot)
-        [1.00, 0.62, 0.75, 0.36],
-        [0.62, 1.00, 0.72, 0.03],
-        [0.75, 0.72, 1.00, 0.27],
-        [0.36, 0.03, 0.27, 1.00],
+        [1.00, 0.71, 0.81, 0.19],
+        [0.71, 1.00, 0.70, 0.10],
+        [0.81, 0.70, 1.00, 0.08],
+        [0.19, 0.10, 0.08, 1.00],
     ]
 )
-"""Section 8 matrix (A, complete cases), raised a little where bed/bath are integers:
-rounding to counts weakens a latent correlation."""
+"""Within a place; set so generated correlations match the national sample's (the tests
+check them), a little above the observed ones where bed/bath are integers: rounding to
+counts weakens a latent correlation."""
 
-SIZE_LOG_SD: Final = 0.55
-"""Spread of log(house_size) around its median (section 2, A: IQR 1,200-2,598)."""
+SIZE_LOG_SD: Final = 0.45
+"""Spread of log(house_size) within a state (the sample's IQR/1.349): scales how far a
+state's bigger houses move its rooms."""
 
-# Hedonic price model (log scale), tuned so generated correlations match section 8.
+# Hedonic price model (log scale), tuned so generated correlations match the sample's.
 SIZE_ELASTICITY: Final = 0.60
-BATH_EFFECT: Final = 0.33  # per latent sd of bath, size held fixed
-BED_EFFECT: Final = -0.33  # more bedrooms in the same size: smaller rooms
-LOT_EFFECT: Final = 0.20  # per latent sd of log(acre_lot)
-HOUSE_NOISE_SD: Final = 0.15
+BATH_EFFECT: Final = 0.28  # per latent sd of bath, size held fixed
+BED_EFFECT: Final = -0.14  # more bedrooms in the same size: smaller rooms
+LOT_EFFECT: Final = 0.04  # per latent sd of log(acre_lot), for that place
+HOUSE_NOISE_SCALE: Final = 0.19
 MANSION_FROM: Final = 1.4  # latent sd of size where the premium starts (top 8%)
 MANSION_PREMIUM: Final = 0.8  # log price per latent sd above that
-PRIME_ZIP_SHARE: Final = 0.03
-PRIME_ZIP_PREMIUM: Final = (1.0, 0.3)
-LAND_PRICE_RATIO: Final = 0.45  # median land 140,000 vs houses 294,900 (section 8b)
-LAND_LOT_ELASTICITY: Final = 0.35
-LAND_NOISE_SD: Final = 0.50
-CITY_SPREAD: Final = 0.8  # scales the city price indexes of the geography table
-ZIP_EFFECT_SD: Final = 0.10
-STATUS_PRICE: Final = {"for_sale": 0.0, "sold": -0.04, "ready_to_build": 0.10}
+PRIME_ZIP_SHARE: Final = 0.02
+PRIME_ZIP_PREMIUM: Final = (0.8, 0.3)
+"""Waterfront and resort ZIPs: the long upper tail no smooth field gives."""
+LAND_LOT_ELASTICITY: Final = 0.45
+LAND_NOISE_SCALE: Final = 0.70
+NOISE_DF: Final = 3
+"""Price noise is Student-t (scale x t with 3 degrees of freedom): most listings sit near
+their value, a few far off, as in the sample, whose within-state 1% and 99% $/sqft
+quantiles lie twice as far out as its quartiles suggest."""
+NOISE_CLIP: Final = 3.0  # log units: no price 20x off its value from noise alone
 SALE_DISCOUNT: Final = (-0.03, 0.05)  # sold price vs its own for_sale record (mean, sd)
+FIELD_FEATURES: Final = 256
+"""Random Fourier features per smooth price field."""
 
-PRICE_ENDINGS: Final = (0.678, 0.254)
-"""Section 8b: 67.8% of prices end in 000, 25.4% in 900; the rest end in 50s."""
-
-# prev_sold_date: min, share before 2000 (14.1%), median, max (section 8b).
-DATE_KNOTS: Final = (
-    (0.0, date(1966, 3, 9)),
-    (0.141, date(2000, 1, 1)),
-    (0.5, date(2011, 10, 22)),
-    (1.0, date(2022, 3, 23)),
-)
-BROKER_RANGE: Final = (84, 110_088)
-STREET_RANGE: Final = (1_382, 2_001_321)
+BROKER_SPAN: Final = 2000
+"""Broker ids of a state are a block of this many codes (brokers work in one state)."""
 
 JUNK_SHARE: Final = 0.006
-"""Rows with absurd but well-formed values (price $1, 300M, 1.4M sqft ...): section 2's
-extremes show they exist; cleaning, not validation, must catch them."""
+"""Rows with absurd but well-formed values (price $1, 300M, 1.4M sqft ...): real files
+hold them (STATS.md section 2; the national sample ~0.1%); cleaning, not validation, must
+catch them.  Kept above the real rate so that every batch exercises the cleaning rules."""
 MALFORMED_SHARE: Final = 0.002
 """Rows that schema validation rejects (negative price, unknown state, bad ZIP or date)."""
 EXACT_DUPLICATE_SHARE: Final = 0.002
 """Rows sent twice verbatim (the old Kaggle version repeats rows; feeds resend)."""
-
-_NORMAL = NormalDist()
 
 URBAN_RADIUS_KM: Final = 10.0
 """Urbanity of a place: active STANDARD ZIPs (itself included) within this many km."""
 EARTH_RADIUS_KM: Final = 6371.0
 EXCLUDED_CITY_SUFFIXES: Final = (" AFB",)
 """Air Force bases have STANDARD ZIPs but no houses for sale."""
+WORLD_SEED: Final = 20_240_101
+"""The world (fields, ZIP effects, prime ZIPs) is fixed: it never depends on ``seed``."""
+
+STATUSES: Final = ("for_sale", "sold", "ready_to_build")
+_NORMAL = NormalDist()
+
+
+@lru_cache(maxsize=1)
+def calibration() -> dict[str, Any]:
+    """``homeval/data/calibration.json`` (see ``scripts/calibrate_generator.py``)."""
+    with (
+        resources.files("homeval.data")
+        .joinpath("calibration.json")
+        .open(encoding="utf-8") as handle
+    ):
+        loaded: dict[str, Any] = json.load(handle)
+    return loaded
 
 
 # --- places: the zipcodes package ---------------------------------------------------------
@@ -229,91 +207,134 @@ def places() -> Places:
     )
 
 
-# --- the world: states, cities, ZIPs (fixed, independent of the seed) ---------------------
+# --- the world: states and their ZIPs (fixed, independent of the seed) ---------------------
+
+
+@dataclass(frozen=True)
+class States:
+    """Per-state calibration, as arrays in ``STATES`` order."""
+
+    names: tuple[str, ...]
+    weight: np.ndarray  # default listing mix (sums to 1)
+    log_ppsf: np.ndarray  # median $/sqft of houses, log
+    log_size: np.ndarray  # median house size, log
+    log_land_price: np.ndarray  # median land price, log
+    status: np.ndarray  # (states, 3): for_sale, sold, ready_to_build shares
+
+
+@lru_cache(maxsize=1)
+def state_table() -> States:
+    table = calibration()["states"]
+    rows = [table[name] for name in STATES]
+    sold = np.array([r["sold"] for r in rows])
+    build = np.array([r["ready_to_build"] for r in rows])
+    weight = np.array([r["share"] for r in rows])
+    return States(
+        names=tuple(STATES),
+        weight=weight / weight.sum(),
+        log_ppsf=np.log([r["ppsf"] for r in rows]),
+        log_size=np.log([r["median_size"] for r in rows]),
+        log_land_price=np.log([r["land_price"] for r in rows]),
+        status=np.column_stack((1.0 - sold - build, sold, build)),
+    )
 
 
 @dataclass(frozen=True)
 class World:
-    """The geography table, as arrays ready for vectorised sampling."""
+    """States and ZIPs as arrays ready for vectorised sampling."""
 
     states: tuple[str, ...]
-    state_weight: np.ndarray  # default listing mix
-    state_ppsf: np.ndarray  # median $/sqft
-    state_size: np.ndarray  # median-size factor
-    city_state: np.ndarray  # index into states
-    city_name: np.ndarray  # object array
-    city_weight: np.ndarray  # within-state probability
-    city_effect: np.ndarray  # log price index, weighted mean 0 within each state
-    city_zip_start: np.ndarray
-    city_zip_count: np.ndarray
-    zips: np.ndarray  # object array of 5-digit strings
-    zip_effect: np.ndarray
-    zip_prime: np.ndarray  # premium of prime ZIPs, 0 elsewhere
+    state_weight: np.ndarray
+    zips: np.ndarray  # object array, grouped by state
+    zip_city: np.ndarray
+    zip_cumweight: np.ndarray  # running sum of ZIP weights (a state's ZIPs are contiguous)
+    state_zip_start: np.ndarray  # first ZIP of each state
+    state_zip_end: np.ndarray  # one past its last
+    zip_location: np.ndarray  # log price effect, weighted median 0 within each state
+    state_land_offset: np.ndarray  # the same median over the ZIPs of land listings
+    zip_size: np.ndarray  # log house-size shift of the place (urbanity)
+    zip_house_lot: np.ndarray  # log lot shift, houses
+    zip_land_lot: np.ndarray  # log lot shift, land
+    zip_land_share: np.ndarray  # (2, zips): land share of for_sale, sold listings
     broker_pool: np.ndarray  # brokers per state
 
-    def state_cities(self, state: int) -> np.ndarray:
-        return np.flatnonzero(self.city_state == state)
+
+def _urban_curve(name: str, log_neighbours: np.ndarray) -> np.ndarray:
+    """A calibrated effect by urbanity, piecewise linear in log(ZIPs within 10 km)."""
+    urban = calibration()["urbanity"]
+    return np.interp(log_neighbours, urban["log_neighbours"], urban[name])
 
 
-def _read_table(name: str) -> list[dict[str, str]]:
-    with resources.files("homeval.data").joinpath(name).open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+def _smooth_field(
+    rng: np.random.Generator, points: np.ndarray, scale_km: float, sd: float
+) -> np.ndarray:
+    """A stationary random function with a Gaussian kernel of ``scale_km`` (random Fourier
+    features): nearby points get similar values, far ones independent."""
+    omega = rng.normal(0.0, 1.0 / scale_km, (FIELD_FEATURES, 3))
+    phase = rng.uniform(0.0, 2 * math.pi, FIELD_FEATURES)
+    waves = np.cos(points @ omega.T + phase)
+    return sd * math.sqrt(2.0 / FIELD_FEATURES) * waves.sum(axis=1)
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, cum[-1] / 2)])
 
 
 @lru_cache(maxsize=1)
 def world() -> World:
-    """Load the geography once; ZIP effects come from a fixed seed so the world is stable."""
-    state_rows = _read_table("states.csv")
-    states = tuple(r["state"] for r in state_rows)
-    index = {s: i for i, s in enumerate(states)}
-    weight = np.array([float(r["weight"]) for r in state_rows])
-    city_rows = _read_table("cities.csv")
-    city_state = np.array([index[r["state"]] for r in city_rows])
-    city_pop = np.array([float(r["weight"]) for r in city_rows])
-    city_index = np.log([float(r["price_index"]) for r in city_rows]) * CITY_SPREAD
-    city_weight = np.empty(len(city_rows))
-    city_effect = np.empty(len(city_rows))
-    for s in range(len(states)):
-        members = city_state == s
-        share = city_pop[members] / city_pop[members].sum()
-        city_weight[members] = share
-        city_effect[members] = city_index[members] - float(share @ city_index[members])
-
-    # Each ZIP prefix's two-digit space is split among the cities that share it.
-    zips: list[str] = []
-    starts = np.empty(len(city_rows), dtype=np.int64)
-    counts = np.empty(len(city_rows), dtype=np.int64)
-    next_free: dict[tuple[int, str], int] = {}
-    for i, row in enumerate(city_rows):
-        count = int(np.clip(round(math.sqrt(city_pop[i]) / 3), 2, 12))
-        key = (int(city_state[i]), row["zip3"])
-        first = next_free.get(key, 1)
-        next_free[key] = first + count
-        if first + count > 100:
-            raise ValueError(f"ZIP prefix {row['zip3']} has too many cities")
-        starts[i], counts[i] = len(zips), count
-        zips.extend(f"{row['zip3']}{first + k:02d}" for k in range(count))
-    fixed = np.random.default_rng(20_240_101)
-    share = weight / weight.sum()
+    """Build the world once: ZIPs from ``zipcodes``, numbers from the calibration file."""
+    cal, where, st = calibration(), places(), state_table()
+    urban = cal["urbanity"]
+    spatial = cal["spatial"]
+    log_n = np.log(where.neighbours)
+    weight = np.exp(np.interp(log_n, urban["log_neighbours"], urban["zip_log_weight"]))
+    fixed = np.random.default_rng(WORLD_SEED)
+    points = unit_km(where.lat, where.lon)
+    location = _urban_curve("ppsf_effect", log_n)
+    for scale, sd in zip(spatial["field_scales_km"], spatial["field_sd"], strict=True):
+        location = location + _smooth_field(fixed, points, scale, sd)
+    location = location + fixed.normal(0.0, spatial["zip_sd"], len(log_n))
+    prime = fixed.random(len(log_n)) < PRIME_ZIP_SHARE
+    location = location + np.where(prime, fixed.normal(*PRIME_ZIP_PREMIUM, len(log_n)), 0.0)
+    land_share = np.vstack(
+        [
+            np.interp(log_n, urban["log_neighbours"], urban["land_share"][status])
+            for status in ("for_sale", "sold")
+        ]
+    )
+    # centre each state on the ZIPs its houses are in, so the state median is the calibrated
+    house_weight = weight * (1.0 - land_share.mean(axis=0))
+    n_states = len(st.names)
+    start = np.searchsorted(where.state, np.arange(n_states), "left")
+    end = np.searchsorted(where.state, np.arange(n_states), "right")
+    if (end <= start).any():
+        missing = [st.names[s] for s in np.flatnonzero(end <= start)]
+        raise ValueError(f"zipcodes has no STANDARD ZIP for {missing}")
+    land_weight = weight * land_share.mean(axis=0)
+    land_offset = np.empty(n_states)
+    for s in range(n_states):
+        members = slice(start[s], end[s])
+        location[members] -= _weighted_median(location[members], house_weight[members])
+        land_offset[s] = _weighted_median(location[members], land_weight[members])
     return World(
-        states=states,
-        state_weight=share,
-        state_ppsf=np.array([float(r["ppsf"]) for r in state_rows]),
-        state_size=np.array([float(r["size_factor"]) for r in state_rows]),
-        city_state=city_state,
-        city_name=np.array([r["city"] for r in city_rows], dtype=object),
-        city_weight=city_weight,
-        city_effect=city_effect,
-        city_zip_start=starts,
-        city_zip_count=counts,
-        zips=np.array(zips, dtype=object),
-        zip_effect=fixed.normal(0.0, ZIP_EFFECT_SD, len(zips)),
-        zip_prime=np.where(
-            fixed.random(len(zips)) < PRIME_ZIP_SHARE,
-            fixed.normal(*PRIME_ZIP_PREMIUM, len(zips)),
-            0.0,
+        states=st.names,
+        state_weight=st.weight,
+        zips=where.zips,
+        zip_city=where.city,
+        zip_cumweight=np.cumsum(weight),
+        state_zip_start=start,
+        state_zip_end=end,
+        zip_location=location,
+        state_land_offset=land_offset,
+        zip_size=_urban_curve("size_effect", log_n),
+        zip_house_lot=_urban_curve("house_lot_effect", log_n),
+        zip_land_lot=_urban_curve("land_lot_effect", log_n),
+        zip_land_share=land_share,
+        broker_pool=np.clip(np.round(60 + 1900 * np.sqrt(st.weight)), 60, BROKER_SPAN - 10).astype(
+            np.int64
         ),
-        broker_pool=np.clip(np.round(60 + 1900 * np.sqrt(share)), 60, 1990).astype(np.int64),
     )
 
 
@@ -321,14 +342,14 @@ def world() -> World:
 
 
 def default_state_mix() -> dict[str, float]:
-    """The usual share of listings per state (roughly by population)."""
-    w = world()
-    return {s: float(p) for s, p in zip(w.states, w.state_weight, strict=True)}
+    """The usual share of listings per state (the national sample's state mix)."""
+    table = state_table()
+    return {s: float(p) for s, p in zip(table.names, table.weight, strict=True)}
 
 
 def _resolve_state(key: str) -> str:
     name = normalise_state(key)
-    if name is None or name not in world().states:
+    if name is None or name not in state_table().names:
         raise ValueError(f"unknown state {key!r} (use a full name like 'Texas' or a code 'TX')")
     return name
 
@@ -368,14 +389,14 @@ def parse_state_mix(text: str) -> dict[str, float]:
 
 
 def _state_probabilities(state_weights: Mapping[str, float] | None) -> np.ndarray:
-    w = world()
+    table = state_table()
     if state_weights is None:
-        return w.state_weight
-    probs = np.zeros(len(w.states))
+        return table.weight
+    probs = np.zeros(len(table.names))
     for key, value in state_weights.items():
         if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
             raise ValueError(f"weight of state {key!r} must be a number >= 0, got {value!r}")
-        probs[w.states.index(_resolve_state(key))] += float(value)
+        probs[table.names.index(_resolve_state(key))] += float(value)
     if probs.sum() <= 0:
         raise ValueError("state_weights gives no state a positive weight")
     return probs / probs.sum()
@@ -384,47 +405,124 @@ def _state_probabilities(state_weights: Mapping[str, float] | None) -> np.ndarra
 # --- sampling helpers ---------------------------------------------------------------------
 
 
-def _knots(quantiles: tuple[tuple[float, float], ...]) -> tuple[np.ndarray, np.ndarray]:
+def _knots(quantiles: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
     """Quantile table → (normal scores, log values) for piecewise log-linear interpolation."""
     z = np.array([_NORMAL.inv_cdf(p) for p, _ in quantiles])
     return z, np.log([v for _, v in quantiles])
 
 
-def _from_quantiles(z: np.ndarray, quantiles: tuple[tuple[float, float], ...]) -> np.ndarray:
+def _from_quantiles(z: np.ndarray, quantiles: list[list[float]]) -> np.ndarray:
     knots_z, knots_log = _knots(quantiles)
     return np.exp(np.interp(z, knots_z, knots_log))
 
 
-def _from_counts(z: np.ndarray, counts: Mapping[int, int]) -> np.ndarray:
-    values = np.array(sorted(counts), dtype=np.float64)
-    probs = np.array([counts[int(v)] for v in values], dtype=np.float64)
+def _from_counts(z: np.ndarray, counts: Mapping[str, int]) -> np.ndarray:
+    values = np.array(sorted(float(v) for v in counts), dtype=np.float64)
+    probs = np.array([counts[str(int(v))] for v in values], dtype=np.float64)
     cuts = np.cumsum(probs / probs.sum())[:-1]
     thresholds = np.array([_NORMAL.inv_cdf(float(c)) for c in cuts])
     return values[np.searchsorted(thresholds, z)]
 
 
-def _dates(rng: np.random.Generator, n: int) -> np.ndarray:
-    """ISO date strings drawn from the piecewise-uniform fit of section 8b."""
-    probs = np.array([p for p, _ in DATE_KNOTS])
-    days = np.array([d.toordinal() for _, d in DATE_KNOTS], dtype=np.float64)
-    ordinal = np.interp(rng.random(n), probs, days).astype(np.int64)
-    epoch = date(1970, 1, 1).toordinal()
-    as_dates = (ordinal - epoch).astype("datetime64[D]")
-    return np.datetime_as_string(as_dates, unit="D").astype(object)
+def _date_knots(status: str) -> tuple[np.ndarray, np.ndarray]:
+    table = calibration()["prev_sold_date"][status]
+    probs = np.array([p for p, _ in table], dtype=np.float64)
+    days = np.array([date.fromisoformat(d).toordinal() for _, d in table], dtype=np.float64)
+    return probs, days
+
+
+def _date_ordinals(
+    rng: np.random.Generator, n: int, status: str, before: np.ndarray | None = None
+) -> np.ndarray:
+    """Days drawn from the calibrated date quantiles of ``status`` (piecewise uniform);
+    ``before`` caps each draw strictly below a day (a sale before a later one)."""
+    probs, days = _date_knots(status)
+    u = rng.random(n)
+    if before is not None:
+        u = u * np.interp(before.astype(np.float64), days, probs)
+    ordinal = np.interp(u, probs, days).astype(np.int64)
+    if before is not None:
+        ordinal = np.minimum(ordinal, before - 1)
+    return ordinal
+
+
+_EPOCH: Final = date(1970, 1, 1).toordinal()
+_DATE_SPAN: Final = (date(1960, 1, 1).toordinal(), date(2030, 1, 1).toordinal())
+"""The usual span of the date lookup table (it widens if a calibration needs more)."""
 
 
 def _round_prices(rng: np.random.Generator, price: np.ndarray) -> np.ndarray:
+    endings = calibration()["price_endings"]
+    thousand, nine_hundred = endings["000"], endings["900"]
     u = rng.random(len(price))
     thousands = np.maximum(np.round(price / 1000.0), 1.0) * 1000.0
     return np.where(
-        u < PRICE_ENDINGS[0],
+        u < thousand,
         thousands,
         np.where(
-            u < PRICE_ENDINGS[0] + PRICE_ENDINGS[1],
+            u < thousand + nine_hundred,
             thousands - 100.0,
             np.maximum(np.round(price / 50.0) * 50.0, 50.0),
         ),
     )
+
+
+def _pick_zips(rng: np.random.Generator, w: World, state: np.ndarray) -> np.ndarray:
+    """A ZIP of each row's state, with the calibrated ZIP weights (urbanity)."""
+    cum = w.zip_cumweight
+    first = w.state_zip_start[state]
+    last = w.state_zip_end[state] - 1
+    below = np.where(first > 0, cum[np.maximum(first - 1, 0)], 0.0)
+    target = below + rng.random(len(state)) * (cum[last] - below)
+    return np.clip(np.searchsorted(cum, target, side="right"), first, last)
+
+
+# --- the hedonic model ---------------------------------------------------------------------
+
+
+def _house_terms(within: np.ndarray, log_rel_size: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Log price of a house relative to a typical house of its place: size, rooms and lot
+    as usual *for that place* (the latent normals), mansions, noise."""
+    return (
+        SIZE_ELASTICITY * log_rel_size
+        + BATH_EFFECT * within[:, 2]
+        + BED_EFFECT * within[:, 1]
+        + LOT_EFFECT * within[:, 3]
+        + MANSION_PREMIUM * np.maximum(within[:, 0] - MANSION_FROM, 0.0)
+        + noise
+    )
+
+
+def _land_terms(z_lot: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Log price of land relative to the place's typical land: its lot, noise."""
+    lots = calibration()["quantiles"]["land_lot"]
+    typical = _from_quantiles(np.zeros(1), lots)[0]
+    return LAND_LOT_ELASTICITY * np.log(_from_quantiles(z_lot, lots) / typical) + noise
+
+
+def _house_noise(rng: np.random.Generator, n: int) -> np.ndarray:
+    return np.clip(HOUSE_NOISE_SCALE * rng.standard_t(NOISE_DF, n), -NOISE_CLIP, NOISE_CLIP)
+
+
+def _land_noise(rng: np.random.Generator, n: int) -> np.ndarray:
+    return np.clip(LAND_NOISE_SCALE * rng.standard_t(NOISE_DF, n), -NOISE_CLIP, NOISE_CLIP)
+
+
+@lru_cache(maxsize=1)
+def _median_lifts() -> tuple[float, float]:
+    """How far the skewed parts (big houses' lower $/sqft, mansions, big lots) move the
+    median $/sqft of houses and the median land price off their place's level.  Prices
+    take them off, so a state's medians are the calibrated ones.  Measured once on fixed
+    draws, with a location spread like the world's."""
+    rng = np.random.default_rng(WORLD_SEED + 1)
+    m = 200_000
+    within = rng.standard_normal((m, 4)) @ np.linalg.cholesky(FEATURE_CORRELATION).T
+    log_rel = np.log(_from_quantiles(within[:, 0], calibration()["quantiles"]["relative_size"]))
+    spatial = calibration()["spatial"]
+    spread = rng.normal(0.0, math.hypot(spatial["zip_sd"], *spatial["field_sd"]), m)
+    house = _house_terms(within, log_rel, _house_noise(rng, m)) - log_rel + spread
+    land = _land_terms(within[:, 3], _land_noise(rng, m)) + spread
+    return float(np.median(house)), float(np.median(land))
 
 
 # --- the generator ------------------------------------------------------------------------
@@ -461,29 +559,34 @@ def generate(
     pairs = round(n * REPEAT_RECORD_SHARE / 2) if n >= 20 else 0
     dups = round(n * EXACT_DUPLICATE_SHARE)
     base_n = n - pairs - dups
-    props = _properties(rng, w, probs, base_n, pairs, n, price_shift)
+    props, twin_weight = _properties(rng, w, probs, base_n, pairs, n, price_shift)
 
-    # the second record of each repeated property: the same house, now sold
-    twin = rng.choice(np.flatnonzero(props["status"] == "for_sale"), pairs, replace=False)
-    second = props.iloc[twin].copy()
-    second["status"] = "sold"
+    # the second record of each repeated property: the same house, now sold.  Which for_sale
+    # listings sold follows each state's sold share (states with many sold records have
+    # many pairs); the sold record's prev_sold_date is that sale, and the for_sale record's
+    # is the sale before it (or missing, as for any for_sale listing)
+    on_sale = np.flatnonzero(props["status"] == 0)
+    race = rng.exponential(size=len(on_sale)) / twin_weight[on_sale]
+    twin = np.sort(on_sale[np.argpartition(race, pairs - 1)[:pairs]]) if pairs else on_sale[:0]
+    second = {name: values[twin] for name, values in props.items()}
+    second["status"] = np.ones(pairs, dtype=np.int64)
     second["price"] = _round_prices(
-        rng, second["price"].to_numpy() * np.exp(rng.normal(*SALE_DISCOUNT, pairs))
+        rng, second["price"] * np.exp(rng.normal(*SALE_DISCOUNT, pairs))
     )
-    sold_date = _dates(rng, pairs)
-    second["prev_sold_date"] = sold_date
-    keep = rng.random(pairs) >= PREV_SOLD_MISSING["for_sale"]
-    kept = sold_date.copy()
-    kept[~keep] = None
-    props.loc[props.index[twin], "prev_sold_date"] = kept
+    sale = _date_ordinals(rng, pairs, "sold")
+    second["prev_sold_date"] = sale
+    earlier = _date_ordinals(rng, pairs, "for_sale", before=sale)
+    gone = rng.random(pairs) < calibration()["missing"]["for_sale"]["prev_sold_date"]
+    props["prev_sold_date"][twin] = np.where(gone, 0, earlier)
 
-    frame = pd.concat([props, second], ignore_index=True)
-    if dups:
-        frame = pd.concat([frame, frame.iloc[rng.integers(0, len(frame), dups)]])
-    frame = frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
+    columns = {name: np.concatenate((props[name], second[name])) for name in props}
+    records = base_n + pairs
+    order = np.concatenate((np.arange(records), rng.integers(0, records, dups))) if dups else None
+    shuffle = rng.permutation(n)
+    frame = _as_frame(w, columns, shuffle if order is None else order[shuffle])
     _add_junk(rng, frame, junk_share)
     _add_malformed(rng, frame, malformed_share)
-    return frame.loc[:, list(LISTING_FIELDS)]
+    return frame
 
 
 def _properties(
@@ -494,113 +597,193 @@ def _properties(
     pairs: int,
     total: int,
     price_shift: float,
-) -> pd.DataFrame:
-    """``n`` distinct listings; the first of each repeat pair must be among the for_sale."""
-    state = rng.choice(len(w.states), size=n, p=state_probs)
-    city = np.empty(n, dtype=np.int64)
-    for s in np.unique(state):
-        rows = np.flatnonzero(state == s)
-        members = w.state_cities(int(s))
-        city[rows] = rng.choice(members, size=len(rows), p=w.city_weight[members])
-    zip_index = w.city_zip_start[city] + (rng.random(n) * w.city_zip_count[city]).astype(int)
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """``n`` distinct listings (coded columns), and each one's weight for becoming a
+    for_sale → sold pair."""
+    cal, st = calibration(), state_table()
 
-    # status: each pair adds a sold record later, so distinct listings hold fewer sold ones
-    p_sale = min(STATUS_SHARES["for_sale"] * total / max(n, 1), 1.0)
-    p_build = min(STATUS_SHARES["ready_to_build"] * total / max(n, 1), 1.0 - p_sale)
-    p_sold = max(1.0 - p_sale - p_build, 0.0)
-    p = np.array([p_sale, p_sold, p_build])
-    status = np.array(list(STATUS_SHARES), dtype=object)[rng.choice(3, n, p=p / p.sum())]
+    # status: each pair adds a sold record later, so a state's distinct listings hold
+    # fewer sold ones (rho = share of sold records that are the second of a pair)
+    sold = st.status[:, 1]
+    rho = min(pairs / max(total * float(state_probs @ sold), 1e-9), 0.9) if pairs else 0.0
+    keep = 1.0 - rho * sold  # distinct listings per record, by state
+    base = state_probs * keep
+    state = rng.choice(len(st.names), size=n, p=base / base.sum())
+    zip_index = _pick_zips(rng, w, state)
+    status_p = st.status / keep[:, None]
+    status_p[:, 1] *= 1.0 - rho
+    p = status_p[state]
+    u = rng.random(n)
+    code = (u >= p[:, 0]).astype(np.int64) + (u >= p[:, 0] + p[:, 1])
     if pairs:
-        on_sale = np.flatnonzero(status == "for_sale")
-        if len(on_sale) < pairs:  # tiny n: make room for the pairs
-            extra = rng.choice(np.flatnonzero(status != "for_sale"), pairs - len(on_sale), False)
-            status[extra] = "for_sale"
+        short = pairs - int((code == 0).sum())
+        if short > 0:  # tiny n: make room for the pairs
+            code[rng.choice(np.flatnonzero(code != 0), short, replace=False)] = 0
+    building = code == 2
+    land_share = w.zip_land_share[:, zip_index]  # for_sale, sold
+    land = ~building & (rng.random(n) < land_share[np.minimum(code, 1), np.arange(n)])
+    # the for_sale listings that will sell look like sold ones: land sells less often
+    as_sold = np.where(
+        land,
+        land_share[1] / np.maximum(land_share[0], 1e-9),
+        (1 - land_share[1]) / np.maximum(1 - land_share[0], 1e-9),
+    )
+    twin_weight = np.maximum(sold[state] / st.status[state, 0] * as_sold, 1e-9)
 
-    # where houses are bigger (state size factor) they also have more rooms: shift all
-    # latent features together, by their correlation with size
-    shift = np.log(w.state_size[state]) / SIZE_LOG_SD
+    # the typical house of the place (state, urbanity), a little bigger when for sale;
+    # where houses are bigger they also have more rooms: the room latents move with size
+    quant = cal["quantiles"]
+    on_sale, sold_share = st.status[:, 0], st.status[:, 1]
+    sold_size = cal["status_size"]["sold"]
+    ref_size = (
+        st.log_size[state]
+        + w.zip_size[zip_index]
+        + np.where(code == 1, sold_size, 0.0)
+        - (sold_share * sold_size / (on_sale + sold_share))[state]
+    )
+    shift = (st.log_size[state] - float(st.weight @ st.log_size)) / SIZE_LOG_SD
     within = rng.standard_normal((n, 4)) @ np.linalg.cholesky(FEATURE_CORRELATION).T
-    z_size, z_bed, z_bath, z_lot = (within + shift[:, None] * FEATURE_CORRELATION[0]).T
-    land = rng.random(n) < LAND_SHARE
-    size = np.round(_from_quantiles(z_size, SIZE_QUANTILES))
-    bed = _from_counts(z_bed, BED_COUNTS)
-    bath = _from_counts(z_bath, BATH_COUNTS)
+    z_size, z_lot = within[:, 0], within[:, 3]  # the place's typical sizes are set apart
+    z_bed = within[:, 1] + shift * FEATURE_CORRELATION[0, 1]
+    z_bath = within[:, 2] + shift * FEATURE_CORRELATION[0, 2]
+    size = np.exp(ref_size) * _from_quantiles(z_size, quant["relative_size"])
+    size[building] = _from_quantiles(z_size[building], quant["ready_to_build_size"])
+    size = np.round(size)
+    bed = _from_counts(z_bed, cal["counts"]["bed"])
+    bed[building] = _from_counts(z_bed[building], cal["counts"]["ready_to_build_bed"])
+    bath = _from_counts(z_bath, cal["counts"]["bath"])
     lot = np.where(
         land,
-        _from_quantiles(z_lot, LAND_LOT_QUANTILES),
-        _from_quantiles(z_lot, HOUSE_LOT_QUANTILES),
+        np.exp(w.zip_land_lot[zip_index]) * _from_quantiles(z_lot, quant["land_lot"]),
+        np.exp(w.zip_house_lot[zip_index]) * _from_quantiles(z_lot, quant["house_lot"]),
     )
     lot = np.maximum(np.where(lot < 10, np.round(lot, 2), np.round(lot, 1)), 0.01)
 
-    # the long upper tail of section 2 (99% = 22x the median): mansions cost more than
-    # their size says, and a few ZIPs (waterfront, resorts) are prime
-    luxury = MANSION_PREMIUM * np.maximum(within[:, 0] - MANSION_FROM, 0.0) + w.zip_prime[zip_index]
-    location = np.log(w.state_ppsf[state]) + w.city_effect[city] + w.zip_effect[zip_index]
-    ref_size = math.log(SIZE_QUANTILES[4][1]) + np.log(w.state_size[state])  # typical house
+    # prices: the place ($/sqft of the state and the ZIP), then the house.  Status effects
+    # are centred on each state's for_sale/sold mix, whose median the calibration gives.
+    effect = cal["status_price"]
+    mixed = sold_share * effect["sold"] / (on_sale + sold_share)
+    land_of = cal["land_share"]  # land's own mix leans to for_sale
+    land_sold = sold_share * land_of["sold"]
+    mixed_land = land_sold * effect["sold"] / (on_sale * land_of["for_sale"] + land_sold)
+    status_effect = np.array([effect[s] for s in STATUSES])[code] - np.where(
+        land, mixed_land[state], mixed[state]
+    )
+    house_lift, land_lift = _median_lifts()
     house_price = (
-        location
+        st.log_ppsf[state]
+        + w.zip_location[zip_index]
         + ref_size
-        + SIZE_ELASTICITY * (np.log(size) - ref_size)
-        + BATH_EFFECT * within[:, 2]  # rooms and lot as usual *for that state*
-        + BED_EFFECT * within[:, 1]
-        + LOT_EFFECT * within[:, 3]
-        + rng.normal(0.0, HOUSE_NOISE_SD, n)
-        + luxury
+        + _house_terms(within, np.log(size) - ref_size, _house_noise(rng, n))
+        - house_lift
     )
     land_price = (
-        location
-        + ref_size
-        + math.log(LAND_PRICE_RATIO)
-        + LAND_LOT_ELASTICITY * (np.log(lot) - math.log(2.0))
-        + rng.normal(0.0, LAND_NOISE_SD, n)
-        + luxury
+        st.log_land_price[state]
+        + w.zip_location[zip_index]
+        - w.state_land_offset[state]  # land lies in other places than houses
+        + _land_terms(z_lot, _land_noise(rng, n))
+        - land_lift
     )
-    status_effect = np.select([status == s for s in STATUS_PRICE], list(STATUS_PRICE.values()), 0.0)
     log_price = np.where(land, land_price, house_price) + status_effect
     price = _round_prices(rng, np.exp(log_price) * (1.0 + price_shift))
 
-    # missing values: land has no bed/bath/size; a few houses miss some (section 1, 8b)
-    pattern = rng.random(n)
-    edges = np.cumsum([v / (1 - LAND_SHARE) for v in PARTIAL_MISSING.values()])
-    no_bed = land | (pattern < edges[1])
-    no_bath = land | (pattern < edges[0]) | ((pattern >= edges[2]) & (pattern < edges[3]))
-    no_size = land | ((pattern >= edges[1]) & (pattern < edges[2]))
-    lot_gap = rng.random(n) < np.where(land, LOT_MISSING["land"], LOT_MISSING["house"])
+    # missing values: land has no bed/bath/size, ready_to_build no bath and no lot, and
+    # houses miss some in each status's own pattern (calibration: house_missing_patterns)
+    no_bed, no_bath, no_size = land.copy(), land | building, land.copy()
+    for k, name in enumerate(("for_sale", "sold")):
+        rows = np.flatnonzero((code == k) & ~land)
+        table = cal["house_missing_patterns"][name]
+        patterns = sorted(table)
+        cuts = np.cumsum([table[c] for c in patterns])
+        drawn = np.minimum(np.searchsorted(cuts / cuts[-1], rng.random(len(rows))), len(cuts) - 1)
+        flags = np.array([[c == "1" for c in pattern] for pattern in patterns])[drawn]
+        no_bed[rows] |= flags[:, 0]
+        no_bath[rows] |= flags[:, 1]
+        no_size[rows] |= flags[:, 2]
+    lot_rate = np.array([[cal["lot_missing"][s]["house"], cal["lot_missing"][s]["land"]]
+                         for s in STATUSES])  # fmt: skip
+    lot_gap = rng.random(n) < lot_rate[code, land.astype(np.int64)]
+    missing = cal["missing"]
+    price_gap = rng.random(n) < np.array([missing[s]["price"] for s in STATUSES])[code]
+    price[price_gap] = np.nan
 
-    missing_psd = rng.random(n) < np.select(
-        [status == s for s in PREV_SOLD_MISSING], list(PREV_SOLD_MISSING.values()), 1.0
-    )
-    dates = _dates(rng, n)
-    dates[missing_psd] = None
+    psd_gap = rng.random(n) < np.array([missing[s]["prev_sold_date"] for s in STATUSES])[code]
+    ordinal = _date_ordinals(rng, n, "for_sale")
+    sold_rows = code == 1
+    ordinal[sold_rows] = _date_ordinals(rng, int(sold_rows.sum()), "sold")
+    ordinal[psd_gap] = 0
 
+    other = cal["other_missing"]
+    broker_low, _ = cal["ids"]["brokered_by"]
     broker = (
-        BROKER_RANGE[0]
-        + state * 2000
+        broker_low
+        + state * BROKER_SPAN
         + np.floor(w.broker_pool[state] * rng.random(n) ** 2.5).astype(np.int64)
     ).astype(np.float64)
-    street = rng.integers(STREET_RANGE[0], STREET_RANGE[1] + 1, n).astype(np.float64)
-    street[rng.random(n) < STREET_MISSING] = np.nan
-    city_name = w.city_name[city].copy()
-    city_name[rng.random(n) < CITY_MISSING] = None
-    zip_code = w.zips[zip_index].copy()
-    zip_code[rng.random(n) < ZIP_MISSING] = None
+    broker[rng.random(n) < other["brokered_by"]] = np.nan
+    street_low, street_high = cal["ids"]["street"]
+    street = rng.integers(street_low, street_high, size=n, endpoint=True).astype(np.float64)
+    street[rng.random(n) < other["street"]] = np.nan
+    city = np.where(rng.random(n) < other["city"], -1, zip_index)
+    zip_code = np.where(rng.random(n) < other["zip_code"], -1, zip_index)
 
-    return pd.DataFrame(
-        {
-            "brokered_by": broker,
-            "status": status,
-            "price": price,
-            "bed": np.where(no_bed, np.nan, bed),
-            "bath": np.where(no_bath, np.nan, bath),
-            "acre_lot": np.where(lot_gap, np.nan, lot),
-            "street": street,
-            "city": city_name,
-            "state": np.array(w.states, dtype=object)[state],
-            "zip_code": zip_code,
-            "house_size": np.where(no_size, np.nan, size),
-            "prev_sold_date": dates,
-        }
-    )
+    # text fields stay codes until the rows are final (see _as_frame)
+    columns = {
+        "brokered_by": broker,
+        "status": code,
+        "price": price,
+        "bed": np.where(no_bed, np.nan, bed),
+        "bath": np.where(no_bath, np.nan, bath),
+        "acre_lot": np.where(lot_gap | building, np.nan, lot),
+        "street": street,
+        "city": city,
+        "state": state,
+        "zip_code": zip_code,
+        "house_size": np.where(no_size, np.nan, size),
+        "prev_sold_date": ordinal,
+    }
+    return columns, twin_weight
+
+
+@lru_cache(maxsize=4)
+def _iso_days(first: int, last: int) -> np.ndarray:
+    """ISO strings of the days first..last (ordinals), and None after them."""
+    days = np.arange(first, last + 1) - _EPOCH
+    text = np.datetime_as_string(days.astype("datetime64[D]"), unit="D").astype(object)
+    return _with_none(text)
+
+
+def _with_none(values: np.ndarray) -> np.ndarray:
+    """An object array of ``values`` and None after them (what index -1 looks up)."""
+    out = np.empty(len(values) + 1, dtype=object)
+    out[:-1] = values
+    return out
+
+
+def _as_frame(w: World, columns: dict[str, np.ndarray], order: np.ndarray) -> pd.DataFrame:
+    """Rows ``order`` of the coded columns, as the feed sends them: codes → text through
+    lookup tables (a missing city or ZIP is -1, a missing date 0)."""
+    names = np.array(w.states, dtype=object)
+    dates = columns["prev_sold_date"][order]
+    known = dates > 0
+    first, last = (int(dates[known].min()), int(dates[known].max())) if known.any() else (1, 1)
+    table = _iso_days(min(first, _DATE_SPAN[0]), max(last, _DATE_SPAN[1]))
+    start = min(first, _DATE_SPAN[0])
+    text = {
+        "status": np.array(STATUSES, dtype=object),
+        "city": _with_none(w.zip_city),
+        "state": names,
+        "zip_code": _with_none(w.zips),
+    }
+    frame = {}
+    for name in LISTING_FIELDS:
+        values = columns[name][order]
+        if name in text:
+            values = text[name][values]
+        elif name == "prev_sold_date":
+            values = table[np.where(known, values - start, len(table) - 1)]
+        frame[name] = values
+    return pd.DataFrame(frame, copy=False)  # no block consolidation: 2 s at 2.2M rows
 
 
 def _pick(rng: np.random.Generator, n: int, share: float) -> np.ndarray:

@@ -1,1 +1,2 @@
-"""Tables the synthetic-data generator reads: states and their cities with real ZIP prefixes."""
+"""Tables the synthetic-data generator reads: calibration.json (from the national sample) and
+states.csv (priors of the calibration script); see README.md."""

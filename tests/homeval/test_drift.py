@@ -35,9 +35,11 @@ from homeval.training import CLEAN_MAX_ID_TAG, REFERENCE_ARTIFACT
 
 
 def listings(n: int, seed: int, **drift: object) -> pd.DataFrame:
-    """Generated listings as the store keeps them (parsed, no junk)."""
+    """Generated listings as the clean table keeps them (parsed, no junk, and with a price:
+    a few generated rows have none, as real ones, and cleaning drops those)."""
     frame = generate(n, seed=seed, junk_share=0.0, malformed_share=0.0, **drift)  # type: ignore[arg-type]
-    return parse_frame(frame).rows
+    rows = parse_frame(frame).rows
+    return rows[rows["price"].notna()]
 
 
 @pytest.fixture(scope="module")
