@@ -162,7 +162,7 @@ class Settings(BaseSettings):
     drift_on_price: bool = Field(
         default=True,
         description="A drifted price level is drift by itself, whatever the share (prices "
-        "moved ~10 % or more while the listings stayed alike: the model prices at the old level).",
+        "moved ~12 % or more while the listings stayed alike: the model prices at the old level).",
     )
     drift_sample_rows: int = Field(
         default=50_000, ge=100, description="Rows sampled per side above this size."

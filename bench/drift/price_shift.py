@@ -9,11 +9,12 @@ given share, compared by the pipeline's own ``homeval.drift.compare``.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 
 from homeval.datagen import generate
-from homeval.drift import NUM_THRESHOLD, PRICE_COLUMN, compare
+from homeval.drift import NUM_THRESHOLD, PRICE_COLUMN, compare, drift_columns
 from homeval.schema import parse_frame
 
 HERE = Path(__file__).resolve().parent
@@ -54,10 +55,13 @@ def main() -> int:
             f"| {shift:+.0%} | {price.score:.3f} | {'yes' if price.drifted else 'no'} | "
             f"{', '.join(others) or '-'} |"
         )
+    spread = float(drift_columns(reference)[PRICE_COLUMN].std())
+    move = math.exp(NUM_THRESHOLD * spread) - 1
     lines += [
         "",
-        "The score is about the relative move: with `HOMEVAL_DRIFT_ON_PRICE` (default on) a "
-        "market whose prices moved 10 % or more is drift by itself and retrains; "
+        "The score is the log of the relative move over the spread of log prices (standard "
+        f"deviation {spread:.2f} here): with `HOMEVAL_DRIFT_ON_PRICE` (default on) a market "
+        f"whose prices moved about {move:.0%} or more is drift by itself and retrains; "
         "champion/challenger then decides whether the new model serves.",
         "",
         f"({time.perf_counter() - started:.0f} s)",
