@@ -53,6 +53,61 @@ def test_a_lot_equal_to_the_house_size_is_the_size_typed_twice() -> None:
     assert kept.iloc[1]["acre_lot"] == 0.5
 
 
+@pytest.mark.parametrize("price", [39_900.0, 7_000_000.0])
+def test_a_house_on_a_thousand_acres_has_its_lot_in_other_units(price: float) -> None:
+    """Square feet or metres typed into the acres field; whatever the price, the row stays."""
+    kept, dropped, repaired = clean_frame(
+        raw([
+            {"price": price, "bed": 3.0, "bath": 1.0, "house_size": 1300.0, "acre_lot": 6680.0},
+            {"price": price, "bed": None, "bath": 2.0, "house_size": None, "acre_lot": 1000.0},
+            {"price": price, "bed": 4.0, "acre_lot": 999.0},  # a big farm, not impossible
+            {"price": price, "bed": None, "bath": None, "house_size": None, "acre_lot": 5955.0},
+        ])
+    )  # fmt: skip
+    assert (dropped, repaired) == ({}, {"acre_lot_too_large_for_house": 2})
+    assert kept["acre_lot"].iloc[:2].isna().all()
+    assert kept["acre_lot"].iloc[2:].tolist() == [999.0, 5955.0]  # land keeps any acreage
+    assert kept["house_size"].iloc[0] == 1300.0
+
+
+def test_a_lot_is_counted_under_the_first_rule_that_blanks_it() -> None:
+    _, _, repaired = clean_frame(
+        raw([{"acre_lot": 100_000.0}, {"acre_lot": 1500.0, "house_size": 1500.0}])
+    )
+    assert repaired == {"acre_lot_out_of_range": 1, "acre_lot_is_house_size": 1}
+
+
+def test_prices_that_only_look_wrong_are_not_cleaned() -> None:
+    """A suspicion only the price reveals drops no row: it is a test row to be scored."""
+    kept, dropped, repaired = clean_frame(
+        raw([
+            {"price": 2_250_000.0, "bed": None, "bath": None, "house_size": None,
+             "acre_lot": 0.16},  # "land" at a house's price
+            {"price": 43_900.0, "house_size": 6390.0},  # a big house at $6.9/sqft
+            {"price": 5_700_000.0, "bed": None, "bath": None, "house_size": 99_999.0,
+             "acre_lot": None},  # a placeholder-like size: kept, it is all that says "large"
+        ])
+    )  # fmt: skip
+    assert (dropped, repaired) == ({}, {})
+    assert kept["price"].tolist() == [2_250_000.0, 43_900.0, 5_700_000.0]
+    assert kept["house_size"].iloc[2] == 99_999.0
+
+
+def test_sold_and_ready_to_build_listings_stay_with_their_dates() -> None:
+    """Status is a feature; a sold row's date is that sale's, and it is kept as given."""
+    kept, dropped, _ = clean_frame(
+        raw([
+            {"status": "sold", "prev_sold_date": date(2022, 3, 1)},
+            {"status": "ready_to_build", "prev_sold_date": None},
+            {"prev_sold_date": date(2015, 6, 1)},
+        ]),
+        today=date(2026, 1, 1),
+    )  # fmt: skip
+    assert dropped == {}
+    assert kept["status"].tolist() == ["sold", "ready_to_build", "for_sale"]
+    assert kept["prev_sold_date"].tolist() == [date(2022, 3, 1), None, date(2015, 6, 1)]
+
+
 def test_land_listing_without_size_is_kept() -> None:
     kept, dropped, _ = clean_frame(raw([{"bed": None, "bath": None, "house_size": None}]))
     assert dropped == {}
@@ -143,24 +198,69 @@ def test_a_later_copy_naming_the_ids_fills_them_in_the_stored_listing(store_url:
     assert store.read_frame(clean_houses.select().order_by(clean_houses.c.id)).equals(filled)
 
 
-def test_real_rows_clean_as_documented(realtor_files: list[Path], tmp_path: Path) -> None:
-    """The real extracts: the old file's massive exact repeats go, real listings stay."""
+def test_real_rows_clean_as_documented(
+    realtor_dir: Path, realtor_national_dir: Path, tmp_path: Path
+) -> None:
+    """The real extracts, a folder per run: the old file's massive exact repeats go, real
+    listings stay, and each rule of the module docstring does what it says, no more."""
     store = Store(f"sqlite:///{tmp_path / 'real.db'}")
     store.init()
-    for path in realtor_files:
-        store.ingest_batch(parse_frame(read_listings_csv(path)), batch_id=path.name)
-    summary = process_new(store)
-    assert summary.read == 41_695
-    assert summary.written + sum(summary.dropped.values()) == summary.read
-    # STATS.md: 9,849 rows stay after exact de-duplication on the 10 common columns
-    assert 8_500 <= summary.written <= 9_849
-    assert summary.dropped["duplicate"] >= 31_000
-    assert summary.dropped.get("price_out_of_range", 0) < 50
+    summaries = {}
+    for folder in (realtor_dir, realtor_national_dir):
+        for path in sorted(folder.glob("*.csv")):
+            store.ingest_batch(parse_frame(read_listings_csv(path)), batch_id=path.name)
+        summaries[folder] = process_new(store)
+    north_east, national = summaries[realtor_dir], summaries[realtor_national_dir]
+    for summary in (north_east, national):
+        assert summary.written + sum(summary.dropped.values()) == summary.read
+
+    # north-east and PR/VI: three files, 41,695 rows, all for sale; STATS.md: 9,849 rows
+    # stay after exact de-duplication on the 10 common columns
+    assert north_east.read == 41_695
+    assert north_east.written == 9_831
+    assert north_east.dropped == {"price_out_of_range": 6, "house_size_out_of_range": 2,
+                                  "rooms_out_of_range": 3, "duplicate": 31_853}  # fmt: skip
+    # repairs count raw rows (the old files repeat them), each under the first rule that
+    # blanks it (Middletown's 99,999-acre lot is its 99,999 sqft too: out of range only);
+    # 6 listings of a house on 1,000+ acres (4 in Puerto Rico, Christiansted, Hoosick
+    # Falls) in 15 raw rows
+    assert north_east.repaired == {
+        "acre_lot_out_of_range": 4,
+        "acre_lot_is_house_size": 6,
+        "acre_lot_too_large_for_house": 15,
+    }
+    # the national sample: one file of 9,263 rows, every status; the price floor drops
+    # its cheap land lots (83 of the 86), not a north-eastern $445 "sale"
+    assert national.read == 9_263
+    assert national.written == 9_116
+    assert national.dropped == {"price_missing": 6, "price_out_of_range": 86,
+                                "house_size_out_of_range": 1, "rooms_out_of_range": 3,
+                                "price_per_sqft_out_of_range": 1, "duplicate": 50}  # fmt: skip
+    # 4 of its listings are north-eastern ones stored from the old files: this copy names
+    # their ids (Orlando and Tuscaloosa are its houses on 1,000+ acres)
+    assert national.repaired == {
+        "acre_lot_is_house_size": 1,
+        "acre_lot_too_large_for_house": 2,
+        "listing_ids_filled": 4,
+    }
+
     clean = store.read_frame(clean_houses.select())
+    assert len(clean) == north_east.written + national.written == 18_947
     assert clean["listing_key"].is_unique
-    # the 12-column file's copies win over the old file's (which have no ids)
-    assert clean["brokered_by"].notna().sum() >= 8_500
+    # the 12-column files' copies win over the old files' (which have no ids)
+    assert clean["brokered_by"].notna().sum() >= 17_500
     assert clean["price"].between(10_000, 100_000_000).all()
+    # sold and ready-to-build listings are training rows like any other (status is a feature)
+    assert clean["status"].value_counts().to_dict() == {
+        "for_sale": 15_583, "sold": 3_268, "ready_to_build": 96}  # fmt: skip
+    # no house stands on 1,000 acres any more; land keeps its acreage, and suspicious
+    # prices (land at a house's price, the 99,999 sqft listing) are all still there
+    lot = clean["acre_lot"].astype(float)
+    house = clean[["bed", "bath", "house_size"]].notna().any(axis=1)
+    assert not (house & (lot >= 1_000)).any()
+    assert (~house & (lot >= 1_000)).sum() == 3
+    assert (~house & clean["price"].ge(800_000) & ~(lot >= 1)).sum() == 44
+    assert (clean["house_size"].astype(float) == 99_999).sum() == 1
 
 
 def test_real_rows_clean_the_same_one_file_per_run(
