@@ -229,13 +229,13 @@ def test_real_rows_clean_as_documented(
         "acre_lot_is_house_size": 6,
         "acre_lot_too_large_for_house": 15,
     }
-    # the national sample: one file of 9,263 rows, every status; the price floor drops
-    # its cheap land lots (83 of the 86), not a north-eastern $445 "sale"
+    # the national sample: one file of 9,263 rows, every status; its cheap land lots
+    # ($1,300-9,999) and a $8,300 Detroit house stay, only the $1 and $10 "sales" go
     assert national.read == 9_263
-    assert national.written == 9_116
-    assert national.dropped == {"price_missing": 6, "price_out_of_range": 86,
+    assert national.written == 9_201
+    assert national.dropped == {"price_missing": 6, "price_out_of_range": 2,
                                 "house_size_out_of_range": 1, "rooms_out_of_range": 3,
-                                "price_per_sqft_out_of_range": 1, "duplicate": 50}  # fmt: skip
+                                "duplicate": 50}  # fmt: skip
     # 4 of its listings are north-eastern ones stored from the old files: this copy names
     # their ids (Orlando and Tuscaloosa are its houses on 1,000+ acres)
     assert national.repaired == {
@@ -245,14 +245,15 @@ def test_real_rows_clean_as_documented(
     }
 
     clean = store.read_frame(clean_houses.select())
-    assert len(clean) == north_east.written + national.written == 18_947
+    assert len(clean) == north_east.written + national.written == 19_032
     assert clean["listing_key"].is_unique
     # the 12-column files' copies win over the old files' (which have no ids)
     assert clean["brokered_by"].notna().sum() >= 17_500
-    assert clean["price"].between(10_000, 100_000_000).all()
+    assert clean["price"].between(1_000, 100_000_000).all()
+    assert (clean["price"] < 10_000).sum() == 84  # land lots, and the Detroit house
     # sold and ready-to-build listings are training rows like any other (status is a feature)
     assert clean["status"].value_counts().to_dict() == {
-        "for_sale": 15_583, "sold": 3_268, "ready_to_build": 96}  # fmt: skip
+        "for_sale": 15_656, "sold": 3_280, "ready_to_build": 96}  # fmt: skip
     # no house stands on 1,000 acres any more; land keeps its acreage, and suspicious
     # prices (land at a house's price, the 99,999 sqft listing) are all still there
     lot = clean["acre_lot"].astype(float)
