@@ -2,17 +2,21 @@
 
 One encoder serves both worlds: ``transform`` works on a DataFrame (training, batch
 scoring, MLflow's pyfunc), ``encode_batch`` on a request's validated listing columns
-(``listing_batch.ListingBatch``) with dictionary lookups and numpy only, and
-``encode_records`` plain dicts one at a time with lookups only (the predictor's hot path,
-for many and for few listings: no DataFrame and no scikit-learn transformer per request).
-Tests hold the three to the same numbers.
+(``listing_batch.ListingBatch``) and ``encode_records`` on plain dicts, one at a time (the
+predictor's hot path: no DataFrame and no scikit-learn transformer per request).  All
+three read a listing's place through ``places.PlaceKnowledge.encode`` once per distinct
+place, so tests hold them to the same numbers.
 
-Location is what prices a house, and ZIPs, cities and states are high-cardinality, so
-they enter as smoothed target encodings (mean log price and mean log price per square
-foot), each level shrunk towards its parent (ZIP → city → state → country): an unseen or
-rare ZIP falls back to its city, not to noise.  Training rows are encoded out of fold,
-grouped by property, so no row ever sees its own price — the leak the seed project had
-when it derived price-per-sqft from the very price it predicted.
+Location is what prices a house (``homeval.places``): coordinates and the price levels
+of the nearest known listings, and smoothed target encodings of state → county → city →
+ZIP each shrunk towards the wider place, up to the surroundings — so a place never seen
+is priced from its neighbours, not from the national mean.  Training rows are encoded
+out of fold, grouped by property, so no row ever sees its own price — the leak the seed
+project had when it derived price-per-sqft from the very price it predicted.  And
+because training rows then always have their state in the tables while a national feed
+meets states it never saw, ``training_matrix`` adds copies of part of the training rows
+encoded with their whole state held out: the trees learn what a listing of an unknown
+state looks like and how far its surroundings can be trusted.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from homeval.geography import ZipTable, zip_table
 from homeval.listing_batch import ListingBatch, as_date, as_float
+from homeval.places import PLACE_COLUMNS, Place, PlaceKnowledge, novelty_codes
 from homeval.schema import LISTING_FIELDS, STATUSES
 
 INPUT_FIELDS: Final = tuple(f for f in LISTING_FIELDS if f != "price")
@@ -36,37 +42,22 @@ INPUT_FIELDS: Final = tuple(f for f in LISTING_FIELDS if f != "price")
 
 _STATUS_CODE: Final[dict[str | None, float]] = {s: float(i) for i, s in enumerate(STATUSES)}
 _NUMERIC: Final = ("bed", "bath", "acre_lot", "house_size")
-_LEVELS: Final = ("state", "city", "zip")
-_TARGETS: Final = ("price", "ppsf", "ppa")
-"""Encoded per place: log price, log price per sqft, log price per acre of lot."""
-
-FEATURES: Final = (
+_HEAD: Final = (
     "status",
-    "bed",
-    "bath",
-    "acre_lot",
-    "house_size",
+    *_NUMERIC,
     "is_land",
     "missing_count",
     "years_since_sale",
-    "zip_number",
-    "state_price",
-    "state_ppsf",
-    "state_ppa",
-    "city_price",
-    "city_ppsf",
-    "city_ppa",
-    "zip_price",
-    "zip_ppsf",
-    "zip_ppa",
-    "zip_listings",
-    "size_price",
-    "lot_price",
-    "broker_price",
-    "broker_listings",
 )
+_DERIVED: Final = ("size_price", "lot_price", "local_size_price", "local_lot_price")
+"""The local price of a house this size / a lot this large: the place's price per sqft
+(per acre) times the listing's size (lot), on the log scale."""
+_BROKER: Final = ("broker_price", "broker_listings")
+
+FEATURES: Final = (*_HEAD, *PLACE_COLUMNS, *_DERIVED, *_BROKER)
 """Feature order of the model's input matrix."""
 
+_PLACE_FIELD: Final = {"state": ("state",), "city": ("city",)}
 FEATURE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "status": ("status",),
     "bed": ("bed",),
@@ -76,19 +67,13 @@ FEATURE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "is_land": ("bed", "bath", "house_size"),
     "missing_count": ("bed", "bath", "acre_lot", "house_size"),
     "years_since_sale": ("prev_sold_date",),
-    "zip_number": ("zip_code",),
-    "state_price": ("state",),
-    "state_ppsf": ("state",),
-    "city_price": ("city",),
-    "city_ppsf": ("city",),
-    "city_ppa": ("city",),
-    "state_ppa": ("state",),
-    "zip_ppa": ("zip_code",),
-    "lot_price": ("acre_lot", "zip_code"),
-    "zip_price": ("zip_code",),
-    "zip_ppsf": ("zip_code",),
-    "zip_listings": ("zip_code",),
+    # a place is located by its ZIP (coordinates, county, neighbours); the state and
+    # city levels and counts are read by name
+    **{name: _PLACE_FIELD.get(name.split("_")[0], ("zip_code",)) for name in PLACE_COLUMNS},
     "size_price": ("house_size", "zip_code"),
+    "lot_price": ("acre_lot", "zip_code"),
+    "local_size_price": ("house_size", "zip_code"),
+    "local_lot_price": ("acre_lot", "zip_code"),
     "broker_price": ("brokered_by",),
     "broker_listings": ("brokered_by",),
 }
@@ -97,18 +82,27 @@ FEATURE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
 
 _NAN = float("nan")
 _PLACE_CACHE_SIZE: Final = 50_000
-
+STATE_HELD_OUT_SHARE: Final = 0.5
+"""Share of the training rows copied, encoded with their whole state held out."""
+STATE_HELD_OUT_MAX_ROWS: Final = 200_000
+"""At most this many such copies (on millions of rows a sample teaches the same)."""
 
 LAND_FIELDS: Final = ("bed", "bath", "house_size")
 """A listing with none of these is land (the model's ``is_land``)."""
 LAND_COLUMN: Final = FEATURES.index("is_land")
 """Column of ``is_land`` in the encoded matrix (1.0 for land listings)."""
+_PLACE_SLICE: Final = slice(len(_HEAD), len(_HEAD) + len(PLACE_COLUMNS))
 
 
 def land_mask(frame: pd.DataFrame) -> np.ndarray:
     """True for the land listings of a frame of raw listings (``is_land`` per row)."""
     missing = frame[list(LAND_FIELDS)].apply(pd.to_numeric, errors="coerce").isna()
     return missing.all(axis=1).to_numpy()
+
+
+def novelty(features: np.ndarray) -> np.ndarray:
+    """Index into ``places.NOVELTY`` per row of an encoded matrix (``FEATURES`` order)."""
+    return novelty_codes(np.asarray(features)[:, _PLACE_SLICE])
 
 
 def city_key(state: Any, city: Any) -> str | None:
@@ -121,14 +115,23 @@ def city_key(state: Any, city: Any) -> str | None:
 class ListingEncoder(TransformerMixin, BaseEstimator):
     """Raw listing fields → ``FEATURES``; fitted on log prices (see module docstring).
 
-    ``smoothing`` is the number of pseudo-listings of the parent level each mean is
-    shrunk with; ``n_folds`` the out-of-fold splits used when encoding training rows.
+    ``smoothing`` is the number of pseudo-listings of the wider place each mean is shrunk
+    with; ``n_folds`` the out-of-fold splits used when encoding training rows;
+    ``state_held_out_share`` the share of training rows ``training_matrix`` adds again
+    with their state held out (0: none).
     """
 
-    def __init__(self, smoothing: float = 20.0, n_folds: int = 5, random_state: int = 0) -> None:
+    def __init__(
+        self,
+        smoothing: float = 20.0,
+        n_folds: int = 5,
+        random_state: int = 0,
+        state_held_out_share: float = STATE_HELD_OUT_SHARE,
+    ) -> None:
         self.smoothing = smoothing
         self.n_folds = n_folds
         self.random_state = random_state
+        self.state_held_out_share = state_held_out_share
 
     # --- fitting ---------------------------------------------------------------------------
 
@@ -139,7 +142,9 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         log_price = np.asarray(y, dtype="float64")
         for cache in _CACHES:  # encoded with the old tables
             self.__dict__.pop(cache, None)
-        self.tables_ = _fit_tables(frame, log_price, _keys(frame))
+        rows = _Rows(frame, log_price)
+        self.places_ = rows.knowledge(slice(None), self.smoothing)
+        self.brokers_ = rows.brokers(slice(None))
         dates = pd.to_datetime(frame["prev_sold_date"], errors="coerce")
         latest = dates.max()
         self.reference_date_ = latest.date() if not pd.isna(latest) else date(2000, 1, 1)
@@ -154,39 +159,77 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         frame = _frame(X)
         log_price = np.asarray(y, dtype="float64")
         self.fit(frame, log_price)
-        out = self.transform(frame)
-        keys = _keys(frame)
-        folds = _property_folds(frame, self.n_folds, self.random_state)
+        folds = _folds(frame, "property", self.n_folds, self.random_state)
+        return self._out_of_fold(frame, _Rows(frame, log_price), folds, slice(None))
+
+    def training_matrix(self, X: pd.DataFrame, y: Any) -> tuple[pd.DataFrame, np.ndarray]:
+        """The rows the trees learn from: every training row out of fold, plus copies of a
+        share of them encoded with their whole state held out (a national feed meets
+        states it never saw; without such rows the trees never learn how to price one)."""
+        frame = _frame(X)
+        log_price = np.asarray(y, dtype="float64")
+        encoded = self.fit_transform(frame, log_price)
+        share = self.state_held_out_share
+        if share <= 0 or frame["state"].nunique(dropna=True) < 2:
+            return encoded, log_price
+        rng = np.random.default_rng(self.random_state)
+        take = min(round(share * len(frame)), STATE_HELD_OUT_MAX_ROWS)
+        picked = np.sort(rng.choice(len(frame), size=take, replace=False))
+        folds = _folds(frame, "state", self.n_folds, self.random_state)
+        copies = self._out_of_fold(frame, _Rows(frame, log_price), folds, picked)
+        matrix = pd.concat([encoded, copies], ignore_index=True)
+        return matrix, np.concatenate([log_price, log_price[picked]])
+
+    def _out_of_fold(
+        self, frame: pd.DataFrame, rows: _Rows, folds: np.ndarray, picked: Any
+    ) -> pd.DataFrame:
+        """Rows ``picked`` encoded by knowledge fitted on the other folds only."""
+        subset = frame.iloc[picked] if not isinstance(picked, slice) else frame
+        out = self._numeric(subset)
+        chosen = np.zeros(len(frame), dtype=bool)
+        chosen[picked] = True
+        position = np.cumsum(chosen) - 1  # row of frame → row of out
         for fold in range(self.n_folds):
             held = folds == fold
-            if not held.any() or held.all():
+            encode = held & chosen
+            if not encode.any():
                 continue
-            kept = {level: key[~held] for level, key in keys.items()}
-            tables = _fit_tables(frame.loc[~held], log_price[~held], kept)
-            out.loc[held, _ENCODED] = _encode_location(
-                tables, self.smoothing, {level: key[held] for level, key in keys.items()}
-            )
-        return _derive(out)
+            if held.all():  # nothing left to learn from: the tables of everything
+                knowledge, brokers = self.places_, self.brokers_
+            else:
+                knowledge = rows.knowledge(~held, self.smoothing)
+                brokers = rows.brokers(~held)
+            at = position[encode]
+            out[at, _PLACE_SLICE] = _encode_places(knowledge, rows.places[encode])
+            out[at, _BROKER_SLICE] = _broker_rows(brokers, rows.broker_keys[encode], knowledge)
+        _derive(out, out[:, _COL["house_size"]], out[:, _COL["acre_lot"]])
+        return pd.DataFrame(out, columns=list(FEATURES), index=subset.index)
 
     # --- encoding ------------------------------------------------------------------------
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         frame = _frame(X)
-        out = pd.DataFrame(index=frame.index)
-        out["status"] = frame["status"].map(_STATUS_CODE).astype("float64")
+        out = self._numeric(frame)
+        rows = _Rows(frame, None, self.places_.zips)
+        out[:, _PLACE_SLICE] = _encode_places(self.places_, rows.places)
+        out[:, _BROKER_SLICE] = _broker_rows(self.brokers_, rows.broker_keys, self.places_)
+        _derive(out, out[:, _COL["house_size"]], out[:, _COL["acre_lot"]])
+        return pd.DataFrame(out, columns=list(FEATURES), index=frame.index)
+
+    def _numeric(self, frame: pd.DataFrame) -> np.ndarray:
+        """The columns that need no knowledge of places (the rest left NaN)."""
+        out = np.full((len(frame), len(FEATURES)), _NAN)
+        out[:, _COL["status"]] = frame["status"].map(_STATUS_CODE).astype("float64")
         numeric = frame[list(_NUMERIC)].apply(pd.to_numeric, errors="coerce").astype("float64")
-        for name in _NUMERIC:
-            out[name] = numeric[name]
+        out[:, _NUMERIC_SLICE] = numeric.to_numpy()
         missing = numeric.isna()
-        out["is_land"] = missing[list(LAND_FIELDS)].all(axis=1).astype("float64")
-        out["missing_count"] = missing.sum(axis=1).astype("float64")
+        out[:, _COL["is_land"]] = missing[list(LAND_FIELDS)].all(axis=1).astype("float64")
+        out[:, _COL["missing_count"]] = missing.sum(axis=1).astype("float64")
         sold = pd.to_datetime(frame["prev_sold_date"], errors="coerce")
-        out["years_since_sale"] = (pd.Timestamp(self.reference_date_) - sold).dt.days.astype(
-            "float64"
-        ) / 365.25
-        out["zip_number"] = pd.to_numeric(frame["zip_code"], errors="coerce").astype("float64")
-        out[_ENCODED] = _encode_location(self.tables_, self.smoothing, _keys(frame))
-        return _derive(out)[list(FEATURES)]
+        out[:, _COL["years_since_sale"]] = (
+            (pd.Timestamp(self.reference_date_) - sold).dt.days.astype("float64") / 365.25
+        ).to_numpy()
+        return out
 
     def encode_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Listing dicts → feature matrix, one listing at a time (for a request of a few
@@ -205,12 +248,16 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         places = self._record_places
         location = places.get(where) if type(state) is str else None
         if location is None:
-            location = self._location(state, city_key(state, city), zip_code)
+            location = self._place_row(state, city, zip_code).tolist()
             if len(places) >= _PLACE_CACHE_SIZE:
                 places.clear()
             places[where] = location
         status = get("status")
         sold = as_date(get("prev_sold_date"))
+        zip_ppsf, zip_ppa = location[_ZIP_PPSF], location[_ZIP_PPA]
+        local_ppsf, local_ppa = location[_LOCAL_PPSF], location[_LOCAL_PPA]
+        log_size = math.log(size) if size > 0 else _NAN
+        log_acre = math.log(acre) if acre > 0 else _NAN
         return [
             _STATUS_CODE.get(status, _NAN) if isinstance(status, str) else _NAN,
             bed,
@@ -220,10 +267,11 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             1.0 if no_bed and no_bath and no_size else 0.0,
             float(no_bed + no_bath + no_acre + no_size),
             _NAN if sold is None else (self.reference_date_ - sold).days / 365.25,
-            as_float(zip_code),
             *location,
-            location[7] + math.log(size) if size > 0 else _NAN,
-            location[8] + math.log(acre) if acre > 0 else _NAN,
+            zip_ppsf + log_size,
+            zip_ppa + log_acre,
+            local_ppsf + log_size,
+            local_ppa + log_acre,
             *self._broker(get("brokered_by")),
         ]
 
@@ -249,21 +297,17 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             float(self.reference_date_.toordinal()) - batch.sold_day
         ) / 365.25
         out[:, _PLACE_SLICE] = self._place_rows(batch)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            size, acre = batch.house_size, batch.acre_lot
-            out[:, _COL["size_price"]] = np.where(
-                size > 0, out[:, _COL["zip_ppsf"]] + np.log(size), _NAN
-            )
-            out[:, _COL["lot_price"]] = np.where(
-                acre > 0, out[:, _COL["zip_ppa"]] + np.log(acre), _NAN
-            )
+        _derive(out, batch.house_size, batch.acre_lot)
         index, table = self._brokers
         out[:, _BROKER_SLICE] = table[list(map(index.get, batch.brokered_by, repeat(0)))]
         return out
 
+    def _place_row(self, state: Any, city: Any, zip_code: Any) -> np.ndarray:
+        return _encode_places(self.places_, [_place(state, city, zip_code)])[0]
+
     def _place_rows(self, batch: ListingBatch) -> np.ndarray:
-        """``zip_number`` and the location encodings of each listing's place: rows of a
-        table that grows as new places are asked for (most requests repeat places)."""
+        """The place columns of each listing's place: rows of a table that grows as new
+        places are asked for (most requests repeat places)."""
         places = self._places
         keys = list(zip(batch.state, batch.city, batch.zip_code, strict=True))
         with places.lock:  # a reset or a growth must not meet a reader halfway
@@ -272,27 +316,23 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
                 if places.used + len(keys) > _PLACE_CACHE_SIZE:
                     places.reset()
                     rows = [None] * len(keys)
-                for i, key in enumerate(keys):
-                    if rows[i] is None:
-                        rows[i] = places.index.get(key)  # asked twice in this request
-                    if rows[i] is None:
-                        state, city, zip_code = key
-                        location = self._location(state, city_key(state, city), zip_code)
-                        rows[i] = places.add(key, (as_float(zip_code), *location))
+                new = list(dict.fromkeys(k for k, r in zip(keys, rows, strict=True) if r is None))
+                encoded = _encode_places(self.places_, [_place(*k) for k in new])
+                for key, row in zip(new, encoded, strict=True):
+                    places.add(key, row)
+                rows = [places.index[k] for k in keys]
             return places.table[cast(list[int], rows)]  # every place has its row now
 
     @property
     def _places(self) -> _PlaceCache:
         cache = self.__dict__.get("_place_cache")
         if cache is None:
-            cache = self.__dict__["_place_cache"] = _PlaceCache(
-                _PLACE_SLICE.stop - _PLACE_SLICE.start
-            )
+            cache = self.__dict__["_place_cache"] = _PlaceCache(len(PLACE_COLUMNS))
         return cache
 
     @property
     def _record_places(self) -> dict[tuple[Any, Any, Any], list[float]]:
-        """Location features by (state, city, zip) as given, for ``encode_record``."""
+        """Place columns by (state, city, zip) as given, for ``encode_record``."""
         cache = self.__dict__.get("_record_place_cache")
         if cache is None:
             cache = self.__dict__["_record_place_cache"] = {}
@@ -303,7 +343,7 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         """Row of each known broker in a table of broker features (row 0: unknown)."""
         cache = self.__dict__.get("_broker_cache")
         if cache is None:
-            known = list(self.tables_["broker"])
+            known = list(self.brokers_)
             rows = [self._broker(None), *(self._broker(b) for b in known)]
             index = {broker: i for i, broker in enumerate(known, start=1)}
             cache = self.__dict__["_broker_cache"] = (index, np.array(rows, dtype="float64"))
@@ -316,28 +356,8 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         return state
 
     def _broker(self, broker: Any) -> list[float]:
-        entry = self.tables_["broker"].get(broker) if isinstance(broker, str) else None
-        prior = self.tables_["global"][0]
-        if entry is None:
-            return [prior, 0.0]
-        smoothed = (entry[0] + self.smoothing * prior) / (entry[1] + self.smoothing)
-        return [smoothed, math.log1p(entry[1])]
-
-    def _location(self, state: Any, city: str | None, zip_code: Any) -> list[float]:
-        tables, m = self.tables_, self.smoothing
-        priors = list(tables["global"])
-        out: list[float] = []
-        for level, key in zip(_LEVELS, (state, city, zip_code), strict=True):
-            entry = tables[level].get(key) if isinstance(key, str) else None
-            if entry is not None:
-                priors = [
-                    (entry[2 * t] + m * prior) / (entry[2 * t + 1] + m)
-                    for t, prior in enumerate(priors)
-                ]
-            out.extend(priors)
-        entry = tables["zip"].get(zip_code) if isinstance(zip_code, str) else None
-        out.append(math.log1p(entry[1]) if entry is not None else 0.0)
-        return out
+        entry = self.brokers_.get(broker) if isinstance(broker, str) else None
+        return _broker_value(entry, self.places_.global_means[0], self.places_.smoothing)
 
     # --- introspection ---------------------------------------------------------------------
 
@@ -347,31 +367,126 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
     @property
     def categories(self) -> dict[str, list[str]]:
         """Known states, cities and ZIPs (for forms and drift checks)."""
-        return {level: sorted(self.tables_[level]) for level in _LEVELS}
+        tables = self.places_.tables
+        return {level: sorted(tables[level]) for level in ("state", "city", "zip")}
 
 
 _COL: Final = {name: i for i, name in enumerate(FEATURES)}
-
-
-def _span(*names: str) -> slice:
-    """The columns of ``names``, which must be adjacent in FEATURES in this order."""
-    first = _COL[names[0]]
-    if [_COL[name] for name in names] != list(range(first, first + len(names))):
-        raise AssertionError(f"features {names} must stay adjacent in FEATURES")
-    return slice(first, first + len(names))
-
-
-_NUMERIC_SLICE: Final = _span(*_NUMERIC)
+_NUMERIC_SLICE: Final = slice(_COL[_NUMERIC[0]], _COL[_NUMERIC[-1]] + 1)
 _LAND_NUMERIC: Final = [_NUMERIC.index(name) for name in LAND_FIELDS]
-_PLACE_SLICE: Final = _span(
-    "zip_number", *(f"{level}_{t}" for level in _LEVELS for t in _TARGETS), "zip_listings"
-)
-_BROKER_SLICE: Final = _span("broker_price", "broker_listings")
+_BROKER_SLICE: Final = slice(_COL[_BROKER[0]], _COL[_BROKER[-1]] + 1)
+_ZIP_PPSF: Final = PLACE_COLUMNS.index("zip_ppsf")
+_ZIP_PPA: Final = PLACE_COLUMNS.index("zip_ppa")
+_LOCAL_PPSF: Final = PLACE_COLUMNS.index("local_ppsf")
+_LOCAL_PPA: Final = PLACE_COLUMNS.index("local_ppa")
 _CACHES: Final = ("_place_cache", "_record_place_cache", "_broker_cache")
+if list(FEATURES[_NUMERIC_SLICE]) != list(_NUMERIC) or len(set(FEATURES)) != len(FEATURES):
+    raise AssertionError("feature layout broken")
+
+
+def _place(state: Any, city: Any, zip_code: Any) -> Place:
+    """A place key as the knowledge tables spell it."""
+    return (state if isinstance(state, str) else None, city_key(state, city), zip_code)
+
+
+def _encode_places(knowledge: PlaceKnowledge, places: Sequence[Place] | np.ndarray) -> np.ndarray:
+    """Place columns per row, each distinct place encoded once."""
+    keys = [tuple(p) for p in places]
+    distinct = list(dict.fromkeys(keys))
+    table = knowledge.encode(distinct)
+    where = {key: i for i, key in enumerate(distinct)}
+    return table[[where[k] for k in keys]] if keys else table
+
+
+def _derive(out: np.ndarray, size: np.ndarray, acre: np.ndarray) -> None:
+    """Fill ``_DERIVED`` from the place columns and the listing's size and lot."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_size = np.where(size > 0, np.log(size), _NAN)
+        log_acre = np.where(acre > 0, np.log(acre), _NAN)
+    out[:, _COL["size_price"]] = out[:, _COL["zip_ppsf"]] + log_size
+    out[:, _COL["lot_price"]] = out[:, _COL["zip_ppa"]] + log_acre
+    out[:, _COL["local_size_price"]] = out[:, _COL["local_ppsf"]] + log_size
+    out[:, _COL["local_lot_price"]] = out[:, _COL["local_ppa"]] + log_acre
+
+
+def _broker_value(entry: tuple[float, float] | None, prior: float, m: float) -> list[float]:
+    if entry is None:
+        return [prior, 0.0]
+    return [(entry[0] + m * prior) / (entry[1] + m), math.log1p(entry[1])]
+
+
+def _broker_rows(
+    brokers: Mapping[str, tuple[float, float]], keys: np.ndarray, knowledge: PlaceKnowledge
+) -> np.ndarray:
+    prior, m = knowledge.global_means[0], knowledge.smoothing
+    values = {key: _broker_value(brokers.get(key), prior, m) for key in set(keys.tolist())}
+    return np.array([values[k] for k in keys.tolist()], dtype="float64").reshape(len(keys), 2)
+
+
+class _Rows:
+    """A frame's listings as the knowledge tables read them, computed once per frame."""
+
+    def __init__(
+        self, frame: pd.DataFrame, log_price: np.ndarray | None, table: ZipTable | None = None
+    ) -> None:
+        def present(column: str) -> np.ndarray:
+            values = frame[column].astype(object)
+            return values.where(values.notna(), None).to_numpy(dtype=object)
+
+        state = present("state")
+        pairs: dict[tuple[Any, Any], str | None] = {}  # few distinct (state, city)
+        city = [
+            pairs[pair] if pair in pairs else pairs.setdefault(pair, city_key(*pair))
+            for pair in zip(state, frame["city"], strict=True)
+        ]
+        zip_code = present("zip_code")
+        self.table = table = table or zip_table()
+        self.zip_rows = table.rows(list(zip_code))
+        county = np.array(
+            [table.county[r] if r >= 0 else None for r in self.zip_rows.tolist()], dtype=object
+        )
+        self.keys = {
+            "state": state,
+            "county": county,
+            "city": np.array(city, dtype=object),
+            "zip": zip_code,
+        }
+        self.places = np.empty(len(frame), dtype=object)
+        self.places[:] = list(zip(state, city, zip_code, strict=True))
+        self.broker_keys = present("brokered_by")
+        self.targets: dict[str, np.ndarray] = {}
+        if log_price is not None:
+            self.targets = {
+                "price": np.where(np.isfinite(log_price), log_price, np.nan),
+                "ppsf": _log_per(frame, "house_size", log_price),
+                "ppa": _log_per(frame, "acre_lot", log_price),
+            }
+
+    def knowledge(self, rows: Any, smoothing: float) -> PlaceKnowledge:
+        return PlaceKnowledge.fit(
+            {level: key[rows] for level, key in self.keys.items()},
+            {name: values[rows] for name, values in self.targets.items()},
+            self.zip_rows[rows],
+            smoothing,
+            self.table,
+        )
+
+    def brokers(self, rows: Any) -> dict[str, tuple[float, float]]:
+        """Per broker: (sum, count) of log prices."""
+        keys = self.broker_keys[rows]
+        price = self.targets["price"][rows]
+        ok = np.array([isinstance(k, str) for k in keys]) & np.isfinite(price)
+        if not ok.any():
+            return {}
+        sums = pd.Series(price[ok]).groupby(keys[ok]).agg(["sum", "count"])
+        return {
+            str(k): (float(a), float(b))
+            for k, a, b in zip(sums.index, sums["sum"], sums["count"], strict=True)
+        }
 
 
 class _PlaceCache:
-    """Place features by (state, city, zip) as given, as rows of one matrix (so a request's
+    """Place columns by (state, city, zip) as given, as rows of one matrix (so a request's
     places are one fancy-index); emptied rather than grown past ``_PLACE_CACHE_SIZE``."""
 
     def __init__(self, width: int) -> None:
@@ -384,7 +499,7 @@ class _PlaceCache:
         self.table = np.empty((64, self.width), dtype="float64")
         self.used = 0
 
-    def add(self, key: tuple[Any, Any, Any], row: tuple[float, ...]) -> int:
+    def add(self, key: tuple[Any, Any, Any], row: np.ndarray) -> int:
         """Store a place (the caller holds ``lock``); its row number."""
         at = self.used
         self.used += 1
@@ -393,24 +508,6 @@ class _PlaceCache:
         self.table[at] = row
         self.index[key] = at
         return at
-
-
-_ENCODED: Final = [
-    *(f"{level}_{t}" for level in _LEVELS for t in _TARGETS),
-    "zip_listings",
-    "broker_price",
-    "broker_listings",
-]
-
-
-def _derive(out: pd.DataFrame) -> pd.DataFrame:
-    """Features computed from other features: the local price of a house this size."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        size = out["house_size"].to_numpy()
-        out["size_price"] = np.where(size > 0, out["zip_ppsf"].to_numpy() + np.log(size), np.nan)
-        acre = out["acre_lot"].to_numpy()
-        out["lot_price"] = np.where(acre > 0, out["zip_ppa"].to_numpy() + np.log(acre), np.nan)
-    return out
 
 
 def _frame(X: Any) -> pd.DataFrame:
@@ -422,27 +519,6 @@ def _frame(X: Any) -> pd.DataFrame:
     return X
 
 
-def _keys(frame: pd.DataFrame) -> dict[str, pd.Series]:
-    """The lookup key of each row at each level (None where absent), computed once per frame."""
-
-    def present(column: str) -> pd.Series:
-        values = frame[column].astype(object)
-        return values.where(values.notna(), None)
-
-    state = present("state")
-    pairs: dict[tuple[Any, Any], str | None] = {}  # few distinct (state, city): key each once
-    city = [
-        pairs[pair] if pair in pairs else pairs.setdefault(pair, city_key(*pair))
-        for pair in zip(state, frame["city"], strict=True)
-    ]
-    return {
-        "state": state,
-        "city": pd.Series(city, index=frame.index, dtype=object),
-        "zip": present("zip_code"),
-        "broker": present("brokered_by"),
-    }
-
-
 def _log_per(frame: pd.DataFrame, column: str, log_price: np.ndarray) -> np.ndarray:
     """log(price / frame[column]); NaN where the divisor is missing or not positive."""
     divisor = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
@@ -452,75 +528,18 @@ def _log_per(frame: pd.DataFrame, column: str, log_price: np.ndarray) -> np.ndar
     return out
 
 
-def _fit_tables(
-    frame: pd.DataFrame, log_price: np.ndarray, keys: Mapping[str, pd.Series]
-) -> dict[str, Any]:
-    """Per level and key: (sum, count) of each target in ``_TARGETS`` order."""
-    targets = {
-        "price": np.where(np.isfinite(log_price), log_price, np.nan),
-        "ppsf": _log_per(frame, "house_size", log_price),
-        "ppa": _log_per(frame, "acre_lot", log_price),
-    }
-    columns: dict[str, np.ndarray] = {}
-    means = []
-    for name in _TARGETS:
-        values = targets[name]
-        ok = np.isfinite(values)
-        means.append(float(values[ok].mean()) if ok.any() else 0.0)
-        columns[f"{name}_sum"] = np.where(ok, values, 0.0)
-        columns[f"{name}_n"] = ok.astype("float64")
-    tables: dict[str, Any] = {"global": tuple(means)}
-    sums = pd.DataFrame(columns, index=frame.index)
-    for level, key in keys.items():
-        grouped = sums[key.notna().to_numpy()].groupby(key.dropna().to_numpy()).sum()
-        tables[level] = {
-            str(k): tuple(float(v) for v in row)
-            for k, row in zip(grouped.index, grouped.to_numpy(), strict=True)
-        }
-    return tables
+def _folds(frame: pd.DataFrame, by: str, n_folds: int, seed: int) -> np.ndarray:
+    """Fold of each row: the same for every listing of one property (``by="property"``)
+    or of one state (``by="state"``)."""
+    if by == "property":
+        from homeval.properties import property_ids
 
-
-def _lookup(table: Mapping[str, tuple[float, ...]], keys: pd.Series) -> np.ndarray:
-    """Rows of ``table`` for ``keys`` as a matrix; NaN rows where a key is unknown."""
-    width = 2 * len(_TARGETS)
-    known = pd.Index(list(table))
-    position = known.get_indexer(keys.astype(object).where(keys.notna(), ""))
-    values = np.array(list(table.values()), dtype="float64").reshape(len(table), width)
-    out = np.full((len(keys), width), np.nan)
-    hit = position >= 0
-    out[hit] = values[position[hit]]
-    return out
-
-
-def _encode_location(tables: dict[str, Any], m: float, keys: Mapping[str, pd.Series]) -> np.ndarray:
-    """Vectorised twin of ``ListingEncoder._location`` and ``_broker``."""
-    n = len(keys["state"])
-    priors = [np.full(n, prior) for prior in tables["global"]]
-    columns: list[np.ndarray] = []
-    rows = np.full((n, 2 * len(_TARGETS)), np.nan)
-    for level in _LEVELS:
-        rows = _lookup(tables[level], keys[level])
-        seen = ~np.isnan(rows[:, 1])
-        priors = [
-            np.where(seen, (rows[:, 2 * t] + m * prior) / (rows[:, 2 * t + 1] + m), prior)
-            for t, prior in enumerate(priors)
-        ]
-        columns += priors
-    columns.append(np.where(np.isnan(rows[:, 1]), 0.0, np.log1p(rows[:, 1])))  # zip listings
-    broker = _lookup(tables["broker"], keys["broker"])
-    prior = tables["global"][0]
-    seen = ~np.isnan(broker[:, 1])
-    columns.append(np.where(seen, (broker[:, 0] + m * prior) / (broker[:, 1] + m), prior))
-    columns.append(np.where(seen, np.log1p(broker[:, 1]), 0.0))
-    return np.column_stack(columns)
-
-
-def _property_folds(frame: pd.DataFrame, n_folds: int, seed: int) -> np.ndarray:
-    """Fold of each row, the same for every listing of one property."""
-    from homeval.properties import property_ids
-
-    ids = property_ids(frame)
-    hashed = pd.util.hash_pandas_object(pd.Series(ids), index=False, hash_key=f"{seed:016d}")
+        keys = property_ids(frame)
+    else:
+        keys = frame[by].astype(str)
+    hashed = pd.util.hash_pandas_object(
+        pd.Series(keys).reset_index(drop=True), index=False, hash_key=f"{seed:016d}"
+    )
     return (hashed.to_numpy() % np.uint64(n_folds)).astype(int)
 
 

@@ -1,9 +1,12 @@
 """The model homeval trains and serves: encoder + tree regressor on log price, as one estimator.
 
-The estimator is a scikit-learn ``TransformedTargetRegressor`` around a ``Pipeline``
+The estimator is a scikit-learn ``TransformedTargetRegressor`` around a ``ListingModel``
 (``features`` → ``model``): one object takes raw listing fields and returns dollars, so
 MLflow, batch scoring and the predictor's slow path all load and call the same thing,
 while the predictor's fast path reaches inside for the fitted encoder and the trees.
+``ListingModel`` is a pipeline of two steps that also lets the encoder hand the trees
+more rows than it was given (``ListingEncoder.training_matrix``: copies of training rows
+with their state held out), which scikit-learn's ``Pipeline`` cannot.
 Prices are modelled on the log scale because errors on houses are relative: $50k off on
 a $100k cabin is not the same mistake as on a $5M villa.
 """
@@ -11,15 +14,16 @@ a $100k cabin is not the same mistake as on a $5M villa.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.pipeline import Pipeline
 
 from homeval.features import INPUT_FIELDS, ListingEncoder
+from homeval.places import NOVELTY
 
 ModelKind = Literal["lightgbm", "decision_tree"]
 MODEL_KINDS: Final = ("lightgbm", "decision_tree")
@@ -61,10 +65,40 @@ def build_estimator(
         regressor = DecisionTreeRegressor(**{**DECISION_TREE_DEFAULTS, **params}, random_state=seed)
     else:
         raise ValueError(f"unknown model kind {kind!r}; expected one of {MODEL_KINDS}")
-    pipeline = Pipeline([("features", ListingEncoder(random_state=seed)), ("model", regressor)])
     return TransformedTargetRegressor(
-        regressor=pipeline, func=np.log, inverse_func=np.exp, check_inverse=False
+        regressor=ListingModel(ListingEncoder(random_state=seed), regressor),
+        func=np.log,
+        inverse_func=np.exp,
+        check_inverse=False,
     )
+
+
+class ListingModel(RegressorMixin, BaseEstimator):
+    """Raw listings → encoder → tree regressor (on log price).
+
+    ``fit`` trains the trees on the encoder's training matrix (every row out of fold plus
+    the held-out-state copies), ``predict`` encodes and prices; ``named_steps`` gives the
+    fitted steps by the names a scikit-learn ``Pipeline`` would.
+    """
+
+    def __init__(self, features: ListingEncoder, model: Any) -> None:
+        self.features = features
+        self.model = model
+
+    def fit(self, X: pd.DataFrame, y: Any) -> ListingModel:
+        self.features_ = clone(self.features)
+        matrix, target = self.features_.training_matrix(X, y)
+        self.model_ = clone(self.model).fit(matrix, target)
+        self.n_features_in_ = self.features_.n_features_in_
+        self.feature_names_in_ = self.features_.feature_names_in_
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.model_.predict(self.features_.transform(X)))
+
+    @property
+    def named_steps(self) -> dict[str, Any]:
+        return {"features": self.features_, "model": self.model_}
 
 
 @dataclass(frozen=True)
@@ -122,7 +156,17 @@ def price_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
 
 
 MIN_SEGMENT_ROWS: Final = 100
-"""Calibration rows a segment needs for its own interval width (else the overall one)."""
+"""Calibration rows a segment needs for its own interval width (else a wider one's)."""
+KINDS: Final = ("house", "land")
+SEGMENTS: Final = tuple(f"{kind}:{place}" for kind in KINDS for place in NOVELTY)
+"""The interval's segments: what is listed (a house, or land: no beds, baths or living
+area) × how well the model knows the place (``places.NOVELTY``)."""
+
+
+def segment_names(land: Any, novelty: Any) -> np.ndarray:
+    """``SEGMENTS`` name per listing from its land flag and novelty code."""
+    code = np.asarray(land, dtype=bool).astype(int) * len(NOVELTY) + np.asarray(novelty, int)
+    return np.asarray(SEGMENTS, dtype=object)[code]
 
 
 @dataclass(frozen=True)
@@ -130,36 +174,55 @@ class PriceInterval:
     """Split-conformal interval on the log scale: price × exp(±halfwidth), per segment.
 
     The half-width is the calibration residuals' conformal quantile, so on exchangeable
-    data at least ``coverage`` of true prices fall inside.  Land listings (no beds, baths
-    or living area) are priced far less surely than houses; one width for both leaves
-    land under-covered and houses with a range wider than they need, so each segment gets
-    its own quantile (Mondrian conformal) when the calibration split holds enough of it,
-    and ``log_halfwidth`` (all listings) otherwise.
+    data at least ``coverage`` of true prices fall inside.  One width for every listing
+    would be wrong twice over: land (no beds, baths or living area) is priced far less
+    surely than houses, and a listing in a place the model never saw less surely than one
+    in a ZIP it learnt from.  So each segment (``SEGMENTS``) gets its own quantile
+    (Mondrian conformal), measured on calibration listings whose place was as new to the
+    model that priced them (``training.calibration_residuals``); a segment with fewer
+    than ``MIN_SEGMENT_ROWS`` of them takes the wider of its kind's and its novelty's.
+    Models of before novelty segments carry only ``house_``/``land_log_halfwidth``.
     """
 
     coverage: float
     log_halfwidth: float
     house_log_halfwidth: float | None = None
     land_log_halfwidth: float | None = None
+    segments: Mapping[str, float] = field(default_factory=dict)
+    """Half-width per segment name (every one of ``SEGMENTS`` when set)."""
+    segment_rows: Mapping[str, int] = field(default_factory=dict)
+    """Calibration listings each segment's width was measured on (0: borrowed)."""
 
-    def halfwidths(self, land: Any = None) -> Any:
-        """Per-listing log half-width; ``land`` marks land listings (None: all alike)."""
-        if land is None or (self.house_log_halfwidth is None and self.land_log_halfwidth is None):
+    def halfwidths(self, land: Any = None, novelty: Any = None) -> Any:
+        """Per-listing log half-width; ``land`` marks land listings and ``novelty`` gives
+        each one's ``NOVELTY`` code (None: all alike / unknown)."""
+        if land is None:
+            return self.log_halfwidth
+        if self.segments and novelty is not None:
+            table = np.array([self.segments[name] for name in SEGMENTS])
+            code = np.asarray(land, dtype=bool).astype(int) * len(NOVELTY) + np.asarray(
+                novelty, dtype=int
+            )
+            return table[code]
+        if self.house_log_halfwidth is None and self.land_log_halfwidth is None:
             return self.log_halfwidth
         house = self.log_halfwidth if self.house_log_halfwidth is None else self.house_log_halfwidth
         plot = self.log_halfwidth if self.land_log_halfwidth is None else self.land_log_halfwidth
         return np.where(np.asarray(land, dtype=bool), plot, house)
 
-    def bounds(self, price: Any, land: Any = None) -> tuple[Any, Any]:
-        factor = np.exp(self.halfwidths(land))
+    def bounds(self, price: Any, land: Any = None, novelty: Any = None) -> tuple[Any, Any]:
+        factor = np.exp(self.halfwidths(land, novelty))
         return np.asarray(price) / factor, np.asarray(price) * factor
 
-    def to_dict(self) -> dict[str, float]:
-        out = {"coverage": self.coverage, "log_halfwidth": self.log_halfwidth}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"coverage": self.coverage, "log_halfwidth": self.log_halfwidth}
         if self.house_log_halfwidth is not None:
             out["house_log_halfwidth"] = self.house_log_halfwidth
         if self.land_log_halfwidth is not None:
             out["land_log_halfwidth"] = self.land_log_halfwidth
+        if self.segments:
+            out["segments"] = dict(self.segments)
+            out["segment_rows"] = dict(self.segment_rows)
         return out
 
     @classmethod
@@ -172,6 +235,8 @@ class PriceInterval:
             log_halfwidth=float(data["log_halfwidth"]),
             house_log_halfwidth=optional("house_log_halfwidth"),
             land_log_halfwidth=optional("land_log_halfwidth"),
+            segments={k: float(v) for k, v in (data.get("segments") or {}).items()},
+            segment_rows={k: int(v) for k, v in (data.get("segment_rows") or {}).items()},
         )
 
 
@@ -186,12 +251,14 @@ def conformal_interval(
     y_pred: Any,
     coverage: float,
     land: Any = None,
+    novelty: Any = None,
     min_segment_rows: int = MIN_SEGMENT_ROWS,
 ) -> PriceInterval:
     """Calibrate the interval on held-out prices the model never trained on.
 
     With ``land`` (one flag per held-out listing), houses and land get their own width
-    where the held-out prices hold at least ``min_segment_rows`` of that segment.
+    where the held-out prices hold at least ``min_segment_rows`` of that kind; with
+    ``novelty`` too (``NOVELTY`` codes), every segment of ``SEGMENTS`` does.
     """
     residuals = np.abs(
         np.log(np.asarray(y_true, "float64")) - np.log(np.asarray(y_pred, "float64"))
@@ -204,10 +271,32 @@ def conformal_interval(
     is_land = np.asarray(land, dtype=bool)
     if is_land.shape != residuals.shape:
         raise ValueError(f"{len(is_land)} land flags for {len(residuals)} held-out prices")
-    widths = [
-        _conformal_quantile(residuals[mask], coverage)
-        if int(mask.sum()) >= min_segment_rows
-        else None
-        for mask in (~is_land, is_land)
-    ]
-    return PriceInterval(coverage, overall, *widths)
+
+    def width(mask: np.ndarray) -> float | None:
+        if int(mask.sum()) < min_segment_rows:
+            return None
+        return _conformal_quantile(residuals[mask], coverage)
+
+    house, plot = width(~is_land), width(is_land)
+    if novelty is None:
+        return PriceInterval(coverage, overall, house, plot)
+    code = np.asarray(novelty, dtype=int)
+    if code.shape != residuals.shape:
+        raise ValueError(f"{len(code)} novelty codes for {len(residuals)} held-out prices")
+    kind_width = {
+        "house": overall if house is None else house,
+        "land": overall if plot is None else plot,
+    }
+    segments: dict[str, float] = {}
+    rows: dict[str, int] = {}
+    for kind, kind_mask in (("house", ~is_land), ("land", is_land)):
+        for c, place in enumerate(NOVELTY):
+            mask = kind_mask & (code == c)
+            own = width(mask)
+            name = f"{kind}:{place}"
+            rows[name] = int(mask.sum()) if own is not None else 0
+            if own is None:
+                place_width = width(code == c)
+                own = max(kind_width[kind], place_width if place_width is not None else overall)
+            segments[name] = own
+    return PriceInterval(coverage, overall, house, plot, segments, rows)

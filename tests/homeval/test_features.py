@@ -6,7 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from homeval.features import FEATURE_FIELDS, FEATURES, INPUT_FIELDS, ListingEncoder, to_records
+from homeval.features import (
+    FEATURE_FIELDS,
+    FEATURES,
+    INPUT_FIELDS,
+    ListingEncoder,
+    novelty,
+    to_records,
+)
+from homeval.places import NOVELTY
 from homeval.listing_batch import ListingBatch
 from tests.homeval.helpers import real_listings
 
@@ -40,23 +48,56 @@ def test_the_column_path_encodes_what_the_listing_path_encodes(listings: pd.Data
     np.testing.assert_allclose(enc.encode_batch(batch), by_row, rtol=1e-12, equal_nan=True)
 
 
-def test_unseen_places_fall_back_to_their_parent(listings: pd.DataFrame) -> None:
-    enc = ListingEncoder().fit(listings, np.log(listings["price"]))
-    known = listings.iloc[0].to_dict()
-    new_zip = {**known, "zip_code": "00002"}
-    new_city = {**new_zip, "city": "Nowhere"}
-    a, b, c = enc.encode_records([known, new_zip, new_city])
-    idx = {name: i for i, name in enumerate(FEATURES)}
-    assert b[idx["zip_price"]] == b[idx["city_price"]] == a[idx["city_price"]]
-    assert c[idx["zip_price"]] == c[idx["state_price"]] == a[idx["state_price"]]
-    assert b[idx["zip_listings"]] == 0.0
+def _column(row: np.ndarray, name: str) -> float:
+    return float(row[FEATURES.index(name)])
+
+
+def test_a_new_zip_borrows_from_its_city_and_a_new_city_from_its_county(
+    listings: pd.DataFrame,
+) -> None:
+    """The hierarchy region → state → county → city → ZIP: a place never seen gets the
+    level of the wider place it lies in, not the national mean."""
+    by_city = listings.groupby(["state", "city"])["zip_code"].nunique()
+    state, city = by_city[by_city >= 3].index[0]
+    held_zip = listings.loc[(listings["state"] == state) & (listings["city"] == city), "zip_code"]
+    held_zip = held_zip.value_counts().index[-1]
+    train = listings[listings["zip_code"] != held_zip]
+    enc = ListingEncoder().fit(train, np.log(train["price"]))
+    listing = listings[listings["zip_code"] == held_zip].iloc[0].to_dict()
+    new_zip, new_city = enc.encode_records([listing, {**listing, "city": "Nowhere Falls"}])
+    assert _column(new_zip, "zip_listings") == 0.0 < _column(new_zip, "city_listings")
+    assert _column(new_zip, "zip_price") == _column(new_zip, "city_price")
+    assert _column(new_city, "city_listings") == 0.0 < _column(new_city, "state_listings")
+    assert _column(new_city, "city_price") == _column(new_city, "county_price")
+    assert novelty(np.vstack([new_zip, new_city])).tolist() == [1, 2]
+
+
+def test_an_unseen_state_is_priced_from_its_surroundings(listings: pd.DataFrame) -> None:
+    """Vermont held out: its listings get the level of the nearest known listings (New
+    Hampshire, New York ...), which is not the national mean, and novelty 'new_state'."""
+    train = listings[listings["state"] != "Vermont"]
+    enc = ListingEncoder().fit(train, np.log(train["price"]))
+    vermont = listings[listings["state"] == "Vermont"]
+    rows = enc.encode_records(to_records(vermont[list(INPUT_FIELDS)]))
+    located = ~np.isnan(rows[:, FEATURES.index("latitude")])
+    assert located.mean() > 0.95
+    state = rows[located, FEATURES.index("state_price")]
+    region = rows[located, FEATURES.index("region_price")]
+    np.testing.assert_allclose(state, region)
+    assert np.ptp(region) > 0.05  # from each ZIP's own surroundings
+    assert abs(np.median(region) - np.log(train["price"]).mean()) > 0.01
+    assert (novelty(rows) == NOVELTY.index("new_state")).all()
 
 
 def test_training_rows_never_see_their_own_price(listings: pd.DataFrame) -> None:
-    """Out-of-fold encoding: a ZIP seen once gets only its parents' mean in training."""
+    """Out-of-fold encoding: a ZIP seen once gets only its parents' mean in training, and
+    the nearest-listings levels of a training row leave its own price out."""
     rows = listings.copy()
     rows.loc[rows.index[0], "zip_code"] = "00000"
     rows.loc[rows.index[0], "price"] = 99_000_000.0
+    alone = rows["zip_code"].map(rows["zip_code"].value_counts()) == 1
+    located = rows.index[alone & rows["zip_code"].str.match(r"^[1-9]")][0]
+    rows.loc[located, "price"] = 99_000_000.0
     enc = ListingEncoder()
     out = enc.fit_transform(rows, np.log(rows["price"]))
     first = out.iloc[0]
@@ -64,6 +105,25 @@ def test_training_rows_never_see_their_own_price(listings: pd.DataFrame) -> None
     # but a listing priced later does use what that ZIP taught
     served = enc.transform(rows.iloc[[0]]).iloc[0]
     assert served["zip_price"] > first["zip_price"]
+    trained, later = out.loc[located], enc.transform(rows.loc[[located]]).iloc[0]
+    # the 5 nearest listings: in training without its own $99M, later with it
+    assert later["near_price"] > trained["near_price"] + 0.5
+    assert later["near_km"] <= trained["near_km"]
+
+
+def test_the_training_matrix_adds_rows_of_a_state_never_seen(listings: pd.DataFrame) -> None:
+    enc = ListingEncoder(state_held_out_share=0.5)
+    matrix, target = enc.training_matrix(listings, np.log(listings["price"]))
+    n = len(listings)
+    assert len(matrix) == len(target) == n + round(0.5 * n)
+    copies = matrix.iloc[n:]
+    assert (copies["state_listings"] == 0).all()
+    np.testing.assert_allclose(copies["state_price"], copies["region_price"])
+    assert (matrix.iloc[:n]["state_listings"] > 0).mean() > 0.99
+    again, _ = ListingEncoder(state_held_out_share=0.5).training_matrix(
+        listings, np.log(listings["price"])
+    )
+    pd.testing.assert_frame_equal(matrix, again)  # the same rows every time
 
 
 def test_land_and_missing_indicators() -> None:

@@ -80,3 +80,53 @@ def test_land_is_a_listing_without_beds_baths_or_living_area() -> None:
         }
     )
     assert land_mask(frame).tolist() == [False, True, False, True, False]
+
+
+def _novel_market(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Errors that grow with novelty (known ZIP 10 % ... unseen state 45 %), land x2."""
+    rng = np.random.default_rng(seed)
+    land = rng.random(n) < 0.25
+    novelty = rng.choice(4, size=n, p=[0.55, 0.15, 0.2, 0.1])
+    spread = np.array([0.10, 0.15, 0.25, 0.45])[novelty] * np.where(land, 2.0, 1.0)
+    predicted = np.exp(rng.normal(12.5, 0.8, n))
+    return predicted * np.exp(rng.normal(0.0, spread)), predicted, land, novelty
+
+
+def test_every_novelty_segment_gets_the_coverage_asked_for() -> None:
+    from homeval.modeling import SEGMENTS, segment_names
+
+    true, pred, land, novelty = _novel_market(60_000, seed=6)
+    interval = conformal_interval(true, pred, 0.9, land=land, novelty=novelty)
+    assert set(interval.segments) == set(SEGMENTS)
+    assert interval.segments["house:known_zip"] < interval.segments["house:new_state"]
+    assert interval.segments["house:new_city"] < interval.segments["land:new_city"]
+    true, pred, land, novelty = _novel_market(60_000, seed=7)
+    low, high = interval.bounds(pred, land, novelty)
+    inside = (true >= low) & (true <= high)
+    names = segment_names(land, novelty)
+    for segment in SEGMENTS:
+        assert inside[names == segment].mean() == pytest.approx(0.9, abs=0.02), segment
+    one_width = conformal_interval(true, pred, 0.9, land=land)  # houses/land only
+    low, high = one_width.bounds(pred, land)
+    unseen = names == "house:new_state"
+    assert ((true >= low) & (true <= high))[unseen].mean() < 0.8
+
+
+def test_a_thin_segment_borrows_the_wider_of_its_kind_and_its_novelty() -> None:
+    true, pred, land, novelty = _novel_market(3_000, seed=8)
+    keep = ~(land & (novelty == 3)) | (np.arange(len(land)) % 10 == 0)  # ~8 land:new_state
+    interval = conformal_interval(
+        true[keep], pred[keep], 0.9, land=land[keep], novelty=novelty[keep]
+    )
+    assert interval.segment_rows["land:new_state"] == 0
+    assert interval.segments["land:new_state"] == max(
+        interval.land_log_halfwidth or 0.0,
+        conformal_interval(
+            true[keep][novelty[keep] == 3], pred[keep][novelty[keep] == 3], 0.9
+        ).log_halfwidth,
+    )
+    assert PriceInterval.from_dict(interval.to_dict()) == interval
+    old_model = PriceInterval.from_dict({"coverage": 0.9, "log_halfwidth": 0.5,
+                                         "land_log_halfwidth": 0.9})  # fmt: skip
+    widths = old_model.halfwidths(np.array([True, False]), np.array([3, 3]))
+    assert widths.tolist() == [0.9, 0.5]  # a model of before segments: by kind only
