@@ -19,13 +19,17 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from homeval.features import INPUT_FIELDS, land_mask
+from homeval.calibration import cross_fit_residuals, predicted_residuals
+from homeval.features import INPUT_FIELDS
 from homeval.modeling import (
     MODEL_KINDS,
+    SEGMENTS,
     ModelKind,
+    PriceInterval,
     build_estimator,
     conformal_interval,
     price_metrics,
+    segment_names,
 )
 from homeval.settings import Settings
 from homeval.store import Store, clean_houses
@@ -190,7 +194,6 @@ def train_candidates(
     ):
         mlflow.log_metrics({f"test_{k}": v for k, v in baseline.items()})
 
-    calibration_land, test_land = land_mask(calibration), land_mask(test)
     candidates: list[Candidate] = []
     for kind in MODEL_KINDS:
         params = candidate_params(kind, settings)
@@ -198,18 +201,10 @@ def train_candidates(
         started = time.perf_counter()
         estimator.fit(train, train["price"].to_numpy())
         seconds = time.perf_counter() - started
-        predicted = estimator.predict(test)
-        metrics = price_metrics(test["price"], predicted)
-        interval = conformal_interval(
-            calibration["price"],
-            estimator.predict(calibration),
-            settings.interval_coverage,
-            land=calibration_land,
-        )
-        low, high = interval.bounds(predicted, test_land)
-        metrics["interval_coverage"] = float(
-            np.mean((test["price"] >= low) & (test["price"] <= high))
-        )
+        scored = predicted_residuals(estimator, test)
+        metrics = price_metrics(scored.price, scored.predicted)
+        interval = calibrate_interval(estimator, kind, params, (train, calibration), settings)
+        metrics.update(interval_coverage(interval, scored))
         with mlflow.start_run(run_name=kind, tags={**tags, CANDIDATE_TAG: kind}) as run:
             mlflow.log_params({**params, "kind": kind, **{f"rows_{p}": n for p, n in rows.items()}})
             mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
@@ -264,6 +259,43 @@ def train_candidates(
         rows=rows,
         pipeline_run=pipeline_run,
     )
+
+
+def calibrate_interval(
+    estimator: Any,
+    kind: ModelKind,
+    params: Mapping[str, Any],
+    parts: tuple[pd.DataFrame, pd.DataFrame],
+    settings: Settings,
+) -> PriceInterval:
+    """The candidate's price interval, one width per segment: residuals of the calibration
+    split (the fitted model) and of place-held-out cross-fits of the training part
+    (models of the same kind and settings; ``homeval.calibration``)."""
+    train, calibration = parts
+    seed = settings.train_seed
+    residuals = predicted_residuals(estimator, calibration) + cross_fit_residuals(
+        lambda: build_estimator(kind, seed=seed, **params), train, seed
+    )
+    return conformal_interval(
+        residuals.price,
+        residuals.predicted,
+        settings.interval_coverage,
+        land=residuals.land,
+        novelty=residuals.novelty,
+    )
+
+
+def interval_coverage(interval: PriceInterval, scored: Any) -> dict[str, float]:
+    """Share of held-out prices inside the interval: overall and per segment present."""
+    low, high = interval.bounds(scored.predicted, scored.land, scored.novelty)
+    inside = (scored.price >= low) & (scored.price <= high)
+    out = {"interval_coverage": float(np.mean(inside))}
+    names = segment_names(scored.land, scored.novelty)
+    for segment in SEGMENTS:
+        mask = names == segment
+        if mask.any():
+            out[f"interval_coverage_{segment.replace(':', '_')}"] = float(inside[mask].mean())
+    return out
 
 
 def _log_reference(run_id: str, train: pd.DataFrame, max_rows: int, seed: int) -> None:
