@@ -46,6 +46,8 @@ class PricePrediction:
     upper: float | None = None
     coverage: float | None = None
     model_version: str | None = None
+    segment: str | None = None
+    """What the interval was calibrated for, e.g. ``'house:new_city'`` (``modeling.SEGMENTS``)."""
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,9 @@ def parse_predictions(
             lower = _optional_number(item.get("lower"), "a lower bound")
             upper = _optional_number(item.get("upper"), "an upper bound")
             cover = item.get("coverage", coverage)
+            segment = item.get("segment") if isinstance(item.get("segment"), str) else None
         else:
+            segment = None
             price = _number(item, "a price")
             lower = _optional_number(lowers[i], "a lower bound") if lowers else None
             upper = _optional_number(uppers[i], "an upper bound") if uppers else None
@@ -258,6 +262,7 @@ def parse_predictions(
                 upper=upper,
                 coverage=_optional_number(cover, "a coverage"),
                 model_version=_version(body, item, headers),
+                segment=segment,
             )
         )
     return out

@@ -19,8 +19,9 @@ import numpy as np
 
 from homeval import fasttrees
 from homeval.explain import explain_rows
-from homeval.features import FEATURES, LAND_COLUMN
+from homeval.features import FEATURES, LAND_COLUMN, novelty
 from homeval.listing_batch import ListingBatch, Listings
+from homeval.modeling import segment_names
 from homeval.packaging import PriceModel, load_price_model
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,26 @@ OFFLOAD_ROWS = 32
 
 class ExplainUnavailableError(RuntimeError):
     """This model cannot be explained (no TreeSHAP for its kind)."""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Dollars per listing, and the segment each one's interval is calibrated for."""
+
+    prices: np.ndarray
+    land: np.ndarray
+    """True for land listings (no beds, baths or living area)."""
+    novelty: np.ndarray
+    """``places.NOVELTY`` code per listing: how well the model knows its place."""
+
+    @property
+    def segments(self) -> np.ndarray:
+        """``modeling.SEGMENTS`` name per listing, e.g. ``'house:new_city'``."""
+        return segment_names(self.land, self.novelty)
+
+
+def _quote(features: np.ndarray, log_prices: np.ndarray) -> Quote:
+    return Quote(np.exp(log_prices), features[:, LAND_COLUMN] == 1.0, novelty(features))
 
 
 @dataclass(frozen=True)
@@ -70,14 +91,14 @@ class Pricer:
 
     def prices(self, listings: Listings) -> np.ndarray:
         """Dollars per listing."""
-        return self.quote(listings)[0]
+        return self.quote(listings).prices
 
-    def quote(self, listings: Listings) -> tuple[np.ndarray, np.ndarray]:
-        """Dollars per listing, and which listings are land (their interval is wider)."""
+    def quote(self, listings: Listings) -> Quote:
+        """Dollars per listing with each one's interval segment."""
         features = self.encode(listings)
-        return np.exp(self.log_prices(features)), features[:, LAND_COLUMN] == 1.0
+        return _quote(features, self.log_prices(features))
 
-    async def quote_async(self, listings: Listings) -> tuple[np.ndarray, np.ndarray]:
+    async def quote_async(self, listings: Listings) -> Quote:
         """``quote`` for a server's event loop: a request with many listings has its trees
         run on worker threads (``threads`` of them) while the loop serves other requests;
         a few listings cost less than the hand-over and are priced in place."""
@@ -86,15 +107,13 @@ class Pricer:
             log_prices = self.log_prices(features)
         else:
             log_prices = await self.forest.predict_async(features, self.threads)
-        return np.exp(log_prices), features[:, LAND_COLUMN] == 1.0
+        return _quote(features, log_prices)
 
-    def bounds(
-        self, prices: np.ndarray, land: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray] | None:
+    def bounds(self, quote: Quote) -> tuple[np.ndarray, np.ndarray] | None:
         """The calibrated interval around each price, or None if the model has none."""
         if self.model.interval is None:
             return None
-        low, high = self.model.interval.bounds(prices, land)
+        low, high = self.model.interval.bounds(quote.prices, quote.land, quote.novelty)
         return np.asarray(low), np.asarray(high)
 
     @property
@@ -114,7 +133,11 @@ class Pricer:
             log_prices = raw.sum(axis=1)
         else:
             raise ExplainUnavailableError(f"no TreeSHAP for a {self.kind} model without fast trees")
-        return explain_rows(contributions, base, log_prices)
+        rows = explain_rows(contributions, base, log_prices)
+        segments = _quote(features, np.asarray(log_prices)).segments
+        for row, segment in zip(rows, segments, strict=True):
+            row["segment"] = str(segment)
+        return rows
 
 
 def _library_predict(regressor: Any, features: np.ndarray) -> np.ndarray:

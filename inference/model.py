@@ -7,11 +7,14 @@ slot holds at that moment (a reload swaps the slot, never a request's pricer), a
 
 - v1 predict: ``{"predictions": [price, ...], "model_name", "model_version"}``; with
   ``"parameters": {"interval": true}`` each prediction becomes
-  ``{"price", "lower", "upper"}`` and ``"interval": {"coverage": 0.9}`` is added.
+  ``{"price", "lower", "upper", "segment"}`` and ``"interval": {"coverage": 0.9}`` is
+  added (``segment``: house or land × how well the model knows the place, e.g.
+  ``"house:new_city"``; its interval width was calibrated for that segment).
 - v1 explain: ``{"explanations": [{price, log_price, base_value, base_price,
-  contributions, factors, dollars}], ...}`` (see ``homeval.explain``).
+  contributions, factors, dollars, segment}], ...}`` (see ``homeval.explain``).
 - v2 infer: one input tensor per listing field (BYTES for text, FP64 for numbers, shape
-  [n]); outputs ``price`` (and ``lower``/``upper`` when asked), FP64 [n].
+  [n]); outputs ``price`` (and ``lower``/``upper`` when asked), FP64 [n], and
+  ``segment``, BYTES [n].
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
 from homeval.features import INPUT_FIELDS
 from homeval.listing_batch import Listings
-from homeval.pricing import ExplainUnavailableError, Pricer
+from homeval.pricing import ExplainUnavailableError, Pricer, Quote
 from homeval.schema import LISTING_FIELDS
 from homeval.serving import ModelSlot, NotLoadedError
 from homeval.validation import (
@@ -60,8 +63,7 @@ class PriceRequest:
 class PriceResult:
     request: PriceRequest
     pricer: Pricer
-    prices: np.ndarray | None = None
-    land: np.ndarray | None = None
+    quote: Quote | None = None
     explanations: list[dict[str, Any]] | None = None
 
 
@@ -159,7 +161,8 @@ class HousePriceModel(Model):
         self, payload: PriceRequest, headers: dict[str, str] | None = None
     ) -> PriceResult:
         pricer = self._pricer()
-        prices, land = await pricer.quote_async(payload.listings)
+        quote = await pricer.quote_async(payload.listings)
+        prices = quote.prices
         counter = self._rows.get(pricer.version)
         if counter is None:
             counter = self._rows[pricer.version] = metrics.PREDICTIONS.labels(
@@ -167,7 +170,7 @@ class HousePriceModel(Model):
             )
         counter.inc(len(prices))
         self._price_hist.observe_many(prices)
-        return PriceResult(payload, pricer, prices=prices, land=land)
+        return PriceResult(payload, pricer, quote=quote)
 
     def explain(self, payload: PriceRequest, headers: dict[str, str] | None = None) -> PriceResult:
         pricer = self._pricer()
@@ -190,14 +193,15 @@ class HousePriceModel(Model):
                 "model_name": self.name,
                 "model_version": pricer.version,
             }
-        assert result.prices is not None
+        quote = result.quote
+        assert quote is not None
         request = result.request
-        bounds = pricer.bounds(result.prices, result.land) if request.options.interval else None
+        bounds = pricer.bounds(quote) if request.options.interval else None
         if request.options.interval and bounds is None:
             raise InvalidInput(f"model {self.name} version {pricer.version} has no interval")
         if request.v2 is not None:
-            return self._v2_response(request.v2, pricer, result.prices, bounds)
-        prices = result.prices.tolist()
+            return self._v2_response(request.v2, pricer, quote, bounds)
+        prices = quote.prices.tolist()
         if bounds is None:
             return {
                 "predictions": prices,
@@ -205,10 +209,11 @@ class HousePriceModel(Model):
                 "model_version": pricer.version,
             }
         low, high = bounds[0].tolist(), bounds[1].tolist()
+        segments = quote.segments.tolist()
         return {
             "predictions": [
-                {"price": p, "lower": lo, "upper": hi}
-                for p, lo, hi in zip(prices, low, high, strict=True)
+                {"price": p, "lower": lo, "upper": hi, "segment": seg}
+                for p, lo, hi, seg in zip(prices, low, high, segments, strict=True)
             ],
             "interval": {"coverage": pricer.coverage},
             "model_name": self.name,
@@ -219,13 +224,15 @@ class HousePriceModel(Model):
         self,
         request: InferRequest,
         pricer: Pricer,
-        prices: np.ndarray,
+        quote: Quote,
         bounds: tuple[np.ndarray, np.ndarray] | None,
     ) -> InferResponse:
-        outputs = [InferOutput("price", [len(prices)], "FP64", prices.tolist())]
+        n = len(quote.prices)
+        outputs = [InferOutput("price", [n], "FP64", quote.prices.tolist())]
         if bounds is not None:
-            outputs.append(InferOutput("lower", [len(prices)], "FP64", bounds[0].tolist()))
-            outputs.append(InferOutput("upper", [len(prices)], "FP64", bounds[1].tolist()))
+            outputs.append(InferOutput("lower", [n], "FP64", bounds[0].tolist()))
+            outputs.append(InferOutput("upper", [n], "FP64", bounds[1].tolist()))
+        outputs.append(InferOutput("segment", [n], "BYTES", quote.segments.tolist()))
         return InferResponse(
             response_id=request.id or "",
             model_name=self.name,
@@ -242,6 +249,9 @@ class HousePriceModel(Model):
 
     def get_output_types(self) -> list[dict[str, Any]]:
         return [
-            {"name": name, "datatype": "FP64", "shape": [-1]}
-            for name in ("price", "lower", "upper")
+            *(
+                {"name": name, "datatype": "FP64", "shape": [-1]}
+                for name in ("price", "lower", "upper")
+            ),
+            {"name": "segment", "datatype": "BYTES", "shape": [-1]},
         ]

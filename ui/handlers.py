@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 import sqlalchemy as sa
@@ -140,8 +140,34 @@ class PriceView:
         if p.lower is not None and p.upper is not None:
             cover = f"{p.coverage:.0%} " if p.coverage else ""
             text += f"\n\n{cover}likely range: **{money(p.lower)} – {money(p.upper)}**"
+            known = place_note(p.segment)
+            if known:
+                text += f"\n\n{known}"
         who = f"model `{self.model}`" + (f", version {p.model_version}" if p.model_version else "")
         return f"{text}\n\n<small>Priced by {who}.</small>"
+
+
+PLACE_NOTES: Final = {
+    "known_zip": "The model learnt from listings in this ZIP code.",
+    "new_zip": "No listings of this ZIP code were seen, but some of this city: "
+    "the range is a little wider.",
+    "new_city": "Few listings near this place: no listings of this city were seen, so the "
+    "price comes from the places around it and the range is wide.",
+    "new_state": "No listings of this state were seen: the price comes from the nearest "
+    "places the model knows, and the range is very wide.",
+}
+"""What a person reads about how well the model knows the listing's place (``NOVELTY``)."""
+
+
+def place_note(segment: str | None) -> str:
+    """A sentence for the interval's segment (``'house:new_city'``), or '' if unknown."""
+    if not segment:
+        return ""
+    kind, _, place = segment.partition(":")
+    note = PLACE_NOTES.get(place, "")
+    if kind == "land" and note:
+        note += " Land (no beds, baths or living area) is priced less surely than a house."
+    return note
 
 
 def _error_kind(exc: PredictorError) -> str:
