@@ -6,7 +6,8 @@ only when the data is worth learning from and there is something to learn:
 * enough clean rows (a model fitted on a few hundred listings prices nothing well);
 * mostly feed rows: ``user`` rows are what people typed into the UI, unverified, so a
   store dominated by them is not a market sample;
-* drift detected since the production model was trained, or no production model yet.
+* drift detected since the production model was trained, or no production model yet, or
+  a production model logged by an older homeval (one this version cannot serve).
 
 Each gate answers with a ``GateDecision`` whose reason is a sentence for the training log
 and the UI, so a skipped run says why it skipped.  No I/O here: the KFP components and the
@@ -72,17 +73,26 @@ def teacher_share_ok(counts: Mapping[str, int], min_share: float) -> GateDecisio
 
 
 def needs_training(
-    drift_detected: bool | None, has_production: bool, *, note: str = ""
+    drift_detected: bool | None,
+    has_production: bool,
+    *,
+    outdated: str = "",
+    note: str = "",
 ) -> GateDecision:
-    """Train when there is no production model yet, or when drift was detected.
+    """Train when there is no production model yet, when it is outdated, or when drift
+    was detected.
 
     ``drift_detected`` is None when drift could not be judged (no reference, too few new
     rows); with a production model in place that is not a reason to replace it.
-    ``note`` (e.g. the drift check's own reason) is appended to the sentence.
+    ``outdated`` says why the production model cannot serve with this homeval (logged by
+    an older one), empty when it can.  ``note`` (e.g. the drift check's own reason) is
+    appended to the sentence.
     """
     suffix = f": {note}" if note else ""
     if not has_production:
         return GateDecision(True, f"no production model yet{suffix}", "drift")
+    if outdated:
+        return GateDecision(True, outdated, "drift")
     if drift_detected is True:
         return GateDecision(True, f"drift detected{suffix}", "drift")
     if drift_detected is False:

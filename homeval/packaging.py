@@ -21,6 +21,11 @@ from homeval.features import FEATURE_FIELDS, FEATURES, INPUT_FIELDS
 from homeval.modeling import ModelKind, ModelParts, PriceInterval, model_parts
 
 MODEL_ARTIFACT: Final = "model"
+MODEL_FORMAT: Final = 2
+"""What this homeval can serve: bump when a model logged by an older homeval can no longer
+be loaded by this code (2: place knowledge, novelty segments; 1: before issue 17)."""
+MODEL_FORMAT_TAG: Final = "homeval.model_format"
+"""Run tag (and model metadata key) holding a logged model's ``MODEL_FORMAT``."""
 _MODELS_URI: Final = re.compile(
     r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$"
 )
@@ -47,8 +52,10 @@ def log_price_model(
 
     example = input_example.loc[:, list(INPUT_FIELDS)].head(5)
     signature = infer_signature(example, estimator.predict(example))
+    mlflow.set_tag(MODEL_FORMAT_TAG, str(MODEL_FORMAT))
     meta = {
         "homeval_model_kind": kind,
+        "homeval_model_format": MODEL_FORMAT,
         "interval": interval.to_dict(),
         "features": list(FEATURES),
         "feature_fields": {k: list(v) for k, v in FEATURE_FIELDS.items()},
@@ -64,6 +71,10 @@ def log_price_model(
         pip_requirements=pip_requirements(),
         metadata=meta,
     )
+
+
+class OutdatedModelError(ValueError):
+    """A model logged by a homeval whose model format this one cannot serve."""
 
 
 @dataclass(frozen=True)
@@ -126,8 +137,16 @@ def load_price_model(uri: str, client: Any | None = None) -> PriceModel:
 
     resolved = resolve(uri, client)
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=resolved.uri))
-    estimator = mlflow.sklearn.load_model(str(local))
     meta = dict(Model.load(str(local / "MLmodel")).metadata or {})
+    logged = int(meta.get("homeval_model_format", 1))
+    if logged != MODEL_FORMAT:
+        which = f"version {resolved.version}" if resolved.version else uri
+        raise OutdatedModelError(
+            f"model {which} was logged by {'an older' if logged < MODEL_FORMAT else 'a newer'} "
+            f"homeval (model format {logged}; this one serves {MODEL_FORMAT}): run the "
+            "pipeline to train a model of this version"
+        )
+    estimator = mlflow.sklearn.load_model(str(local))
     interval = PriceInterval.from_dict(meta["interval"]) if "interval" in meta else None
     return PriceModel(
         estimator=estimator,

@@ -17,7 +17,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from homeval.packaging import ResolvedModel, load_price_model, resolve
+from homeval.packaging import (
+    MODEL_FORMAT,
+    MODEL_FORMAT_TAG,
+    ResolvedModel,
+    load_price_model,
+    resolve,
+)
 from homeval.settings import Settings
 from homeval.store import Store
 from homeval.training import CANDIDATE_TAG, CLEAN_MAX_ID_TAG, TrainResult, holdout
@@ -146,6 +152,22 @@ def promote(
         pipeline_run=pipeline_run,
     )
     return decision
+
+
+def model_format(settings: Settings, model: ResolvedModel, client: Any | None = None) -> int:
+    """The ``MODEL_FORMAT`` a registered model was logged with (1 when untagged: older)."""
+    from mlflow import MlflowClient
+
+    from homeval.tracking import configure
+
+    if not model.run_id:
+        return MODEL_FORMAT
+    configure(settings, create_experiment=False)
+    try:
+        value = (client or MlflowClient()).get_run(model.run_id).data.tags.get(MODEL_FORMAT_TAG)
+    except Exception:  # an unreadable run: assume it is current rather than retrain blindly
+        return MODEL_FORMAT
+    return int(value) if value and value.isdigit() else 1
 
 
 def _clean_max_id(client: Any, run_id: str | None) -> int | None:

@@ -193,7 +193,8 @@ def drift_step(
     The drift check is logged (step ``drift``); a "no training needed" decision is logged
     as a skip (step ``gates``) with the drift check's reason.
     """
-    from homeval.registry import production_model
+    from homeval.packaging import MODEL_FORMAT
+    from homeval.registry import model_format, production_model
 
     threshold = override(drift_share_threshold, settings.drift_share_threshold)
     settings = settings.model_copy(update={"drift_share_threshold": threshold})
@@ -216,7 +217,16 @@ def drift_step(
             model_version=result.model_version,
             pipeline_run=pipeline_run,
         )
-        decision = needs_training(result.detected, production is not None, note=result.reason)
+        logged = model_format(settings, production) if production is not None else MODEL_FORMAT
+        outdated = (
+            f"production model v{production.version} was logged by an older homeval "
+            f"(model format {logged}, this one serves {MODEL_FORMAT}): retrain"
+            if production is not None and logged < MODEL_FORMAT
+            else ""
+        )
+        decision = needs_training(
+            result.detected, production is not None, outdated=outdated, note=result.reason
+        )
         if not decision.passed:
             store.log_training(
                 step=STEP_GATES,
