@@ -52,10 +52,11 @@ _HEAD: Final = (
 _DERIVED: Final = ("size_price", "lot_price", "local_size_price", "local_lot_price")
 """The local price of a house this size / a lot this large: the place's price per sqft
 (per acre) times the listing's size (lot), on the log scale."""
-_BROKER: Final = ("broker_price", "broker_listings")
-
-FEATURES: Final = (*_HEAD, *PLACE_COLUMNS, *_DERIVED, *_BROKER)
-"""Feature order of the model's input matrix."""
+FEATURES: Final = (*_HEAD, *PLACE_COLUMNS, *_DERIVED)
+"""Feature order of the model's input matrix.  No listing id (street, broker) is read:
+two alike houses in one place get one price whoever lists them.  (A broker's mean price
+was a feature until issue 17; it bought 0.024 R²(log) on the north-eastern rows, by
+pricing the lister rather than the house.)"""
 
 _PLACE_FIELD: Final = {"state": ("state",), "city": ("city",)}
 FEATURE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
@@ -74,8 +75,6 @@ FEATURE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "lot_price": ("acre_lot", "zip_code"),
     "local_size_price": ("house_size", "zip_code"),
     "local_lot_price": ("acre_lot", "zip_code"),
-    "broker_price": ("brokered_by",),
-    "broker_listings": ("brokered_by",),
 }
 """Which original fields each feature comes from; SHAP values are summed back through this
 (a feature made of several fields is split equally among them)."""
@@ -144,7 +143,6 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             self.__dict__.pop(cache, None)
         rows = _Rows(frame, log_price)
         self.places_ = rows.knowledge(slice(None), self.smoothing)
-        self.brokers_ = rows.brokers(slice(None))
         dates = pd.to_datetime(frame["prev_sold_date"], errors="coerce")
         latest = dates.max()
         self.reference_date_ = latest.date() if not pd.isna(latest) else date(2000, 1, 1)
@@ -194,14 +192,9 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             encode = held & chosen
             if not encode.any():
                 continue
-            if held.all():  # nothing left to learn from: the tables of everything
-                knowledge, brokers = self.places_, self.brokers_
-            else:
-                knowledge = rows.knowledge(~held, self.smoothing)
-                brokers = rows.brokers(~held)
-            at = position[encode]
-            out[at, _PLACE_SLICE] = _encode_places(knowledge, rows.places[encode])
-            out[at, _BROKER_SLICE] = _broker_rows(brokers, rows.broker_keys[encode], knowledge)
+            # nothing left to learn from: the tables of everything
+            knowledge = self.places_ if held.all() else rows.knowledge(~held, self.smoothing)
+            out[position[encode], _PLACE_SLICE] = _encode_places(knowledge, rows.places[encode])
         _derive(out, out[:, _COL["house_size"]], out[:, _COL["acre_lot"]])
         return pd.DataFrame(out, columns=list(FEATURES), index=subset.index)
 
@@ -212,7 +205,6 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         out = self._numeric(frame)
         rows = _Rows(frame, None, self.places_.zips)
         out[:, _PLACE_SLICE] = _encode_places(self.places_, rows.places)
-        out[:, _BROKER_SLICE] = _broker_rows(self.brokers_, rows.broker_keys, self.places_)
         _derive(out, out[:, _COL["house_size"]], out[:, _COL["acre_lot"]])
         return pd.DataFrame(out, columns=list(FEATURES), index=frame.index)
 
@@ -272,14 +264,13 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             zip_ppa + log_acre,
             local_ppsf + log_size,
             local_ppa + log_acre,
-            *self._broker(get("brokered_by")),
         ]
 
     def encode_batch(self, batch: ListingBatch) -> np.ndarray:
         """The serving path: listing columns → feature matrix, lookups only.
 
-        Places and brokers are looked up once per distinct key (and cached across
-        requests); everything else is a numpy operation per column.
+        Places are looked up once per distinct key (and cached across requests);
+        everything else is a numpy operation per column.
         """
         n = len(batch)
         out = np.empty((n, len(FEATURES)), dtype="float64")
@@ -298,8 +289,6 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         ) / 365.25
         out[:, _PLACE_SLICE] = self._place_rows(batch)
         _derive(out, batch.house_size, batch.acre_lot)
-        index, table = self._brokers
-        out[:, _BROKER_SLICE] = table[list(map(index.get, batch.brokered_by, repeat(0)))]
         return out
 
     def _place_row(self, state: Any, city: Any, zip_code: Any) -> np.ndarray:
@@ -338,26 +327,11 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             cache = self.__dict__["_record_place_cache"] = {}
         return cache
 
-    @property
-    def _brokers(self) -> tuple[dict[str, int], np.ndarray]:
-        """Row of each known broker in a table of broker features (row 0: unknown)."""
-        cache = self.__dict__.get("_broker_cache")
-        if cache is None:
-            known = list(self.brokers_)
-            rows = [self._broker(None), *(self._broker(b) for b in known)]
-            index = {broker: i for i, broker in enumerate(known, start=1)}
-            cache = self.__dict__["_broker_cache"] = (index, np.array(rows, dtype="float64"))
-        return cache
-
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())
         for cache in _CACHES:  # caches, not part of the fitted model
             state.pop(cache, None)
         return state
-
-    def _broker(self, broker: Any) -> list[float]:
-        entry = self.brokers_.get(broker) if isinstance(broker, str) else None
-        return _broker_value(entry, self.places_.global_means[0], self.places_.smoothing)
 
     # --- introspection ---------------------------------------------------------------------
 
@@ -374,12 +348,11 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
 _COL: Final = {name: i for i, name in enumerate(FEATURES)}
 _NUMERIC_SLICE: Final = slice(_COL[_NUMERIC[0]], _COL[_NUMERIC[-1]] + 1)
 _LAND_NUMERIC: Final = [_NUMERIC.index(name) for name in LAND_FIELDS]
-_BROKER_SLICE: Final = slice(_COL[_BROKER[0]], _COL[_BROKER[-1]] + 1)
 _ZIP_PPSF: Final = PLACE_COLUMNS.index("zip_ppsf")
 _ZIP_PPA: Final = PLACE_COLUMNS.index("zip_ppa")
 _LOCAL_PPSF: Final = PLACE_COLUMNS.index("local_ppsf")
 _LOCAL_PPA: Final = PLACE_COLUMNS.index("local_ppa")
-_CACHES: Final = ("_place_cache", "_record_place_cache", "_broker_cache")
+_CACHES: Final = ("_place_cache", "_record_place_cache")
 if list(FEATURES[_NUMERIC_SLICE]) != list(_NUMERIC) or len(set(FEATURES)) != len(FEATURES):
     raise AssertionError("feature layout broken")
 
@@ -407,20 +380,6 @@ def _derive(out: np.ndarray, size: np.ndarray, acre: np.ndarray) -> None:
     out[:, _COL["lot_price"]] = out[:, _COL["zip_ppa"]] + log_acre
     out[:, _COL["local_size_price"]] = out[:, _COL["local_ppsf"]] + log_size
     out[:, _COL["local_lot_price"]] = out[:, _COL["local_ppa"]] + log_acre
-
-
-def _broker_value(entry: tuple[float, float] | None, prior: float, m: float) -> list[float]:
-    if entry is None:
-        return [prior, 0.0]
-    return [(entry[0] + m * prior) / (entry[1] + m), math.log1p(entry[1])]
-
-
-def _broker_rows(
-    brokers: Mapping[str, tuple[float, float]], keys: np.ndarray, knowledge: PlaceKnowledge
-) -> np.ndarray:
-    prior, m = knowledge.global_means[0], knowledge.smoothing
-    values = {key: _broker_value(brokers.get(key), prior, m) for key in set(keys.tolist())}
-    return np.array([values[k] for k in keys.tolist()], dtype="float64").reshape(len(keys), 2)
 
 
 class _Rows:
@@ -453,7 +412,6 @@ class _Rows:
         }
         self.places = np.empty(len(frame), dtype=object)
         self.places[:] = list(zip(state, city, zip_code, strict=True))
-        self.broker_keys = present("brokered_by")
         self.targets: dict[str, np.ndarray] = {}
         if log_price is not None:
             self.targets = {
@@ -470,19 +428,6 @@ class _Rows:
             smoothing,
             self.table,
         )
-
-    def brokers(self, rows: Any) -> dict[str, tuple[float, float]]:
-        """Per broker: (sum, count) of log prices."""
-        keys = self.broker_keys[rows]
-        price = self.targets["price"][rows]
-        ok = np.array([isinstance(k, str) for k in keys]) & np.isfinite(price)
-        if not ok.any():
-            return {}
-        sums = pd.Series(price[ok]).groupby(keys[ok]).agg(["sum", "count"])
-        return {
-            str(k): (float(a), float(b))
-            for k, a, b in zip(sums.index, sums["sum"], sums["count"], strict=True)
-        }
 
 
 class _PlaceCache:
