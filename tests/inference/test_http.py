@@ -93,9 +93,13 @@ def test_lists_in_schema_order_are_listings_too(client: httpx.Client, registry: 
 
 
 def test_interval_when_asked(client: httpx.Client, registry: Registry, production) -> None:  # type: ignore[no-untyped-def]
+    from homeval.modeling import SEGMENTS
+    from homeval.places import NOVELTY
+
     rows = sample(registry.listings, 10, seed=2)
     land = {**rows[0], "bed": None, "bath": None, "house_size": None}
-    rows = [*rows, land]
+    boston = {"state": "Massachusetts", "city": "Boston", "zip_code": "02108", "bed": 2}
+    rows = [*rows, land, boston]
     plain = client.post("/v1/models/house-price:predict", json={"instances": rows}).json()
     asked = client.post(
         "/v1/models/house-price:predict",
@@ -105,9 +109,13 @@ def test_interval_when_asked(client: httpx.Client, registry: Registry, productio
     assert asked["interval"] == {"coverage": pytest.approx(interval.coverage)}
     # the real rows calibrate houses and land apart, and land is priced less surely
     assert interval.house_log_halfwidth < interval.land_log_halfwidth
-    for row, price, item in zip(rows, plain["predictions"], asked["predictions"], strict=True):
-        is_land = all(row.get(f) is None for f in ("bed", "bath", "house_size"))
-        width = interval.land_log_halfwidth if is_land else interval.house_log_halfwidth
+    segments = [item["segment"] for item in asked["predictions"]]
+    assert set(segments) <= set(SEGMENTS)
+    assert segments[-2].startswith("land:")
+    assert segments[-1] == "house:new_state"  # no Massachusetts rows in the real folders
+    for price, item in zip(plain["predictions"], asked["predictions"], strict=True):
+        kind, place = item["segment"].split(":")
+        width = float(interval.halfwidths(np.array([kind == "land"]), [NOVELTY.index(place)])[0])
         assert item["price"] == price
         assert item["lower"] == pytest.approx(price / math.exp(width))
         assert item["upper"] == pytest.approx(price * math.exp(width))
@@ -158,11 +166,15 @@ def test_v2_infer_and_metadata(client: httpx.Client, registry: Registry) -> None
     assert list(inputs) == list(INPUT_FIELDS)
     assert inputs["bed"] == "FP64"
     assert inputs["state"] == "BYTES"
-    assert [o["name"] for o in meta["outputs"]] == ["price", "lower", "upper"]
+    outputs = {o["name"]: o["datatype"] for o in meta["outputs"]}
+    assert outputs == {"price": "FP64", "lower": "FP64", "upper": "FP64", "segment": "BYTES"}
     assert client.get("/v2/models/house-price/ready").status_code == 200
 
     rows = sample(registry.listings, 6, seed=5)
-    v1 = client.post("/v1/models/house-price:predict", json={"instances": rows}).json()
+    v1 = client.post(
+        "/v1/models/house-price:predict",
+        json={"instances": rows, "parameters": {"interval": True}},
+    ).json()
     tensors = [
         {
             "name": name,
@@ -179,7 +191,13 @@ def test_v2_infer_and_metadata(client: httpx.Client, registry: Registry) -> None
     assert response.status_code == 200, response.text
     outputs = {o["name"]: o for o in response.json()["outputs"]}
     assert response.json()["model_version"] == v1["model_version"]
-    np.testing.assert_allclose(outputs["price"]["data"], v1["predictions"], rtol=1e-12)
+    np.testing.assert_allclose(
+        outputs["price"]["data"], [p["price"] for p in v1["predictions"]], rtol=1e-12
+    )
+    assert outputs["lower"]["data"] == [p["lower"] for p in v1["predictions"]]
+    assert outputs["segment"]["datatype"] == "BYTES"
+    assert outputs["segment"]["data"] == [p["segment"] for p in v1["predictions"]]
+    assert all(s.split(":")[0] in ("house", "land") for s in outputs["segment"]["data"])
     assert all(
         lo < p < hi
         for lo, p, hi in zip(
