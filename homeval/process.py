@@ -21,8 +21,8 @@ Rules (each dropped row is counted under its rule's name):
 * ``rooms_out_of_range`` — more than 30 beds or baths.
 * ``price_per_sqft_out_of_range`` — below $2 or above $20,000 per sqft: the price and
   the size cannot both be right.  (The floor was $5; it dropped a real $8,300 Detroit
-  house of 2,100 sqft and a $35,000 Cleveland house of 7,112 sqft.)  (Used only to drop rows; price per sqft is never a
-  feature of the row it comes from.)
+  house of 2,100 sqft and a $35,000 Cleveland house of 7,112 sqft.  Used only to drop
+  rows; price per sqft is never a feature of the row it comes from.)
 * ``duplicate`` — a listing already stored (same property, status, price and previous
   sale), within the batch or from an earlier run.  The copy that names more of its broker
   and street wins, whatever the order the copies arrive in: within a batch the others are

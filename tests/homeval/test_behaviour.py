@@ -14,7 +14,6 @@ by the process step.  Each test states one expectation a person pricing a house 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +59,7 @@ def clean(realtor_files: list[Path], tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="module")
-def trained(clean: pd.DataFrame) -> Iterator[Trained]:
+def trained(clean: pd.DataFrame) -> Trained:
     settings = Settings()
     parts = split_parts(
         clean["property_id"],
@@ -73,7 +72,7 @@ def trained(clean: pd.DataFrame) -> Iterator[Trained]:
     model = build_estimator("lightgbm", seed=settings.train_seed, **params)
     model.fit(train, train["price"].to_numpy())
     interval = calibrate_interval(model, "lightgbm", params, (train, calibration), settings)
-    yield Trained(model, interval, train, test)
+    return Trained(model, interval, train, test)
 
 
 def _houses(frame: pd.DataFrame, n: int, seed: int) -> list[dict[str, Any]]:

@@ -14,8 +14,8 @@ from homeval.features import (
     novelty,
     to_records,
 )
-from homeval.places import NOVELTY
 from homeval.listing_batch import ListingBatch
+from homeval.places import NOVELTY
 from tests.homeval.helpers import real_listings
 
 
