@@ -65,6 +65,10 @@ def test_a_person_prices_a_house_and_sees_why(
     headline = page.locator("#price-result h2")
     expect(headline).to_contain_text(re.compile(r"Estimated price: \$[\d,]+"), timeout=30_000)
     expect(page.locator("#price-result")).to_contain_text("90% likely range")
+    # how well the model knows the place, in words (the preselected place is the most listed)
+    expect(page.locator("#price-result")).to_contain_text(
+        "The model learnt from listings in this ZIP code."
+    )
     chart = page.locator("#price-chart img")
     expect(chart).to_be_visible()
     assert chart.evaluate("img => img.naturalWidth") > 300

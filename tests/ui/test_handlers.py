@@ -71,6 +71,9 @@ def test_a_listing_is_priced_explained_and_stored_as_a_user_row(services: Servic
     assert view.prediction.model_version == "1"
     assert "Estimated price: $" in view.headline()
     assert "90% likely range" in view.headline()
+    # how well the model knows the place, in words: San Juan 00926 has many listings
+    assert view.prediction.segment == "house:known_zip"
+    assert "The model learnt from listings in this ZIP code." in view.headline()
 
     # the waterfall starts at the model's base price and ends exactly at the prediction
     assert view.fall is not None
@@ -92,6 +95,25 @@ def test_a_listing_is_priced_explained_and_stored_as_a_user_row(services: Servic
 
     assert metric("homeval_ui_predictions_total") == predictions + 1
     assert metric("homeval_ui_predictor_latency_seconds_count", call="predict") == latency + 1
+
+
+def test_a_place_the_model_never_saw_gets_a_wide_range_and_says_why(services: Services) -> None:
+    """No Massachusetts listing is in the real rows the test model learnt from."""
+    known = price_listing(services, FORM, "house-price")
+    boston = {**FORM, "state": "Massachusetts", "city": "Boston", "zip_code": "02108"}
+    view = price_listing(services, boston, "house-price")
+    assert view.ok, view.message
+    assert view.prediction is not None
+    assert known.prediction is not None
+    assert view.prediction.segment == "house:new_state"
+    assert "No listings of this state were seen" in view.headline()
+    assert "very wide" in view.headline()
+    land = price_listing(
+        services, {**boston, "bed": None, "bath": None, "house_size": None}, "house-price"
+    )
+    assert land.prediction is not None
+    assert land.prediction.segment == "land:new_state"
+    assert "Land (no beds, baths or living area) is priced less surely" in land.headline()
 
 
 def test_the_form_is_checked_before_any_call_and_nothing_is_stored(services: Services) -> None:
