@@ -342,7 +342,7 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
     def categories(self) -> dict[str, list[str]]:
         """Known states, cities and ZIPs (for forms and drift checks)."""
         tables = self.places_.tables
-        return {level: sorted(tables[level]) for level in ("state", "city", "zip")}
+        return {level: sorted(tables[level].index) for level in ("state", "city", "zip")}
 
 
 _COL: Final = {name: i for i, name in enumerate(FEATURES)}

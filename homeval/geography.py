@@ -28,7 +28,8 @@ import numpy as np
 EARTH_KM: Final = 6371.0088
 DENSITY_KM: Final = (10.0, 30.0)
 """Radii of the built-up measures: how many residential ZIPs lie within them."""
-_CHUNK: Final = 2048
+_FIRST_WIDTH: Final = 32
+"""Nearest points looked at first; rows whose points hold too few listings look again."""
 
 
 @dataclass(frozen=True)
@@ -174,23 +175,54 @@ class NeighbourLevels:
         ok = np.flatnonzero(np.isfinite(latitude) & np.isfinite(longitude))
         if not len(ok) or not len(self.count):
             return means, reach
-        width = min(len(self.count), max(max(k) for k in ks))  # a point holds >= 1 listing
-        chord, index = self._search().query(_unit(latitude[ok], longitude[ok]), k=width)
-        chord, index = chord.reshape(len(ok), width), index.reshape(len(ok), width)
+        most = max(max(k) for k in ks)
+        todo, width = ok, min(len(self.count), _FIRST_WIDTH)
+        while len(todo):
+            chord, index = self._search().query(_unit(latitude[todo], longitude[todo]), k=width)
+            chord, index = chord.reshape(len(todo), width), index.reshape(len(todo), width)
+            # the nearest ``width`` points must hold ``most`` listings of every value, or
+            # be all there are; the others are asked again with twice the width
+            short = self.count[index].sum(axis=1).min(axis=1) < most
+            if width < len(self.count) and short.any():
+                done, todo_next = todo[~short], todo[short]
+                chord, index = chord[~short], index[~short]
+            else:
+                done, todo_next = todo, todo[:0]
+            self._fill(done, chord, index, ks, means, reach)
+            todo, width = todo_next, min(len(self.count), width * 4)
+        return means, reach
+
+    def _fill(
+        self,
+        at: np.ndarray,
+        chord: np.ndarray,
+        index: np.ndarray,
+        ks: Sequence[Sequence[int]],
+        means: list[np.ndarray],
+        reach: np.ndarray,
+    ) -> None:
+        """Means over the first k listings of each row's nearest points (in order)."""
+        if not len(at):
+            return
         km = 2 * EARTH_KM * np.arcsin(np.minimum(chord / 2, 1.0))
+        rows = np.arange(len(at))
         for j, wanted in enumerate(ks):
             count, total = self.count[index, j], self.total[index, j]
-            before = np.cumsum(count, axis=1) - count
-            with np.errstate(divide="ignore", invalid="ignore"):
-                per_point = np.where(count > 0, total / count, 0.0)
-                for c, k in enumerate(wanted):
-                    taken = np.minimum(np.maximum(k - before, 0.0), count)
-                    means[j][ok, c] = (taken * per_point).sum(axis=1) / taken.sum(axis=1)
-                    if j == 0:
-                        enough = before + count >= k
-                        last = np.where(enough[:, -1], np.argmax(enough, axis=1), width - 1)
-                        reach[ok, c] = km[np.arange(len(ok)), last]
-        return means, reach
+            seen, summed = np.cumsum(count, axis=1), np.cumsum(total, axis=1)
+            available = seen[:, -1]
+            for c, k in enumerate(wanted):
+                # the point that completes k listings (or the last), and what it adds
+                last = np.minimum((seen < k).sum(axis=1), seen.shape[1] - 1)
+                before = seen[rows, last] - count[rows, last]
+                upto = summed[rows, last] - total[rows, last]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    part = np.minimum(k, available) - before
+                    per_point = np.where(
+                        count[rows, last] > 0, total[rows, last] / count[rows, last], 0.0
+                    )
+                    means[j][at, c] = (upto + part * per_point) / np.minimum(k, available)
+                if j == 0:
+                    reach[at, c] = km[rows, last]
 
 
 def _unit(latitude: np.ndarray, longitude: np.ndarray) -> np.ndarray:

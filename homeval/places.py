@@ -23,7 +23,6 @@ training rows are encoded by knowledge fitted without their fold (``features``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -83,8 +82,8 @@ class PlaceKnowledge:
 
     smoothing: float
     global_means: tuple[float, float, float]
-    tables: dict[str, dict[str, tuple[float, ...]]]
-    """Per level and key: (sum, count) of each target, in ``TARGETS`` order."""
+    tables: dict[str, LevelTable]
+    """Per level in ``LEVELS``: (sum, count) of each target per key."""
     neighbours: NeighbourLevels
     """The known listings per ZIP point, for each of ``TARGETS``."""
     zips: ZipTable = field(repr=False)
@@ -111,15 +110,14 @@ class PlaceKnowledge:
             columns[f"{name}_sum"] = np.where(ok, values, 0.0)
             columns[f"{name}_n"] = ok.astype("float64")
         sums = pd.DataFrame(columns)
-        tables: dict[str, dict[str, tuple[float, ...]]] = {}
+        tables: dict[str, LevelTable] = {}
         for level in LEVELS:
             key = keys[level]
-            present = np.array([isinstance(k, str) for k in key], dtype=bool)
+            present = pd.notna(key)
             grouped = sums[present].groupby(key[present]).sum()
-            tables[level] = {
-                str(k): tuple(float(v) for v in row)
-                for k, row in zip(grouped.index, grouped.to_numpy(), strict=True)
-            }
+            tables[level] = LevelTable(
+                {str(k): i for i, k in enumerate(grouped.index)}, grouped.to_numpy(dtype="float64")
+            )
         neighbours = NeighbourLevels.fit(
             zip_rows,
             np.column_stack([targets[name] for name in TARGETS]),
@@ -165,26 +163,47 @@ class PlaceKnowledge:
             "city": [p[1] for p in places],
             "zip": zips,
         }
+        found = {level: self.tables[level].rows(level_keys[level]) for level in LEVELS}
         for t, name in enumerate(TARGETS):
             region = out[:, _COL[f"region_{name}"]]
             prior = np.where(np.isfinite(region), region, self.global_means[t])
             out[:, _COL[f"region_{name}"]] = prior
             for level in LEVELS:
-                table = self.tables[level]
-                column = np.empty(n)
-                for i, key in enumerate(level_keys[level]):
-                    entry = table.get(key) if isinstance(key, str) else None
-                    if entry is not None:
-                        prior[i] = (entry[2 * t] + m * prior[i]) / (entry[2 * t + 1] + m)
-                    column[i] = prior[i]
-                out[:, _COL[f"{level}_{name}"]] = column
+                rows, entries = found[level]
+                seen = rows >= 0
+                total, count = entries[:, 2 * t], entries[:, 2 * t + 1]
+                prior = np.where(seen, (total + m * prior) / (count + m), prior)
+                out[:, _COL[f"{level}_{name}"]] = prior
         for level in ("zip", "city", "state"):
-            table = self.tables[level]
-            out[:, _COL[f"{level}_listings"]] = [
-                math.log1p(table[key][1]) if isinstance(key, str) and key in table else 0.0
-                for key in level_keys[level]
-            ]
+            rows, entries = found[level]
+            out[:, _COL[f"{level}_listings"]] = np.where(rows >= 0, np.log1p(entries[:, 1]), 0.0)
         return out
+
+
+@dataclass
+class LevelTable:
+    """One level's sums: ``values[index[key]]`` is (sum, count) of each target."""
+
+    index: dict[str, int]
+    values: np.ndarray
+
+    def rows(self, keys: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Row of each key (-1: unknown or not text) and its values (zeros when unknown)."""
+        get = self.index.get
+        rows = np.fromiter(
+            (get(k, -1) if isinstance(k, str) else -1 for k in keys),
+            dtype=np.int64,
+            count=len(keys),
+        )
+        if not len(self.values):
+            return rows, np.zeros((len(keys), 2 * len(TARGETS)))
+        return rows, np.where((rows >= 0)[:, None], self.values[np.maximum(rows, 0)], 0.0)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.index
+
+    def __len__(self) -> int:
+        return len(self.index)
 
 
 def novelty_codes(place_columns: np.ndarray) -> np.ndarray:
