@@ -19,7 +19,7 @@ of known places, and the pipeline has a time budget.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -33,7 +33,7 @@ FOLDS: Final = 4
 HELD_OUT_SHARES: Final = {"state": 0.25, "city": 0.25, "zip": 0.25}
 """Share of the states (then of the remaining cities, then of the remaining ZIPs) whose
 listings fall whole into one fold; the other listings are split by property."""
-MAX_ROWS: Final = 120_000
+MAX_ROWS: Final = 80_000
 
 
 @dataclass(frozen=True)
@@ -94,14 +94,17 @@ def place_folds(
 
 
 def cross_fit_residuals(
-    build: Callable[[], Any],
+    kinds: Mapping[str, Mapping[str, Any]],
     train: pd.DataFrame,
     seed: int,
     *,
     n_folds: int = FOLDS,
     max_rows: int = MAX_ROWS,
-) -> Residuals:
-    """Residuals of every (sampled) training listing from a model fitted without its fold."""
+) -> dict[str, Residuals]:
+    """Per kind (kind → its parameters): residuals of every (sampled) training listing from
+    a model of that kind fitted without its fold (the kinds share each fold's encoding)."""
+    from homeval.modeling import fit_candidates
+
     frame = train
     if len(frame) > max_rows:
         ids = property_ids(frame)
@@ -109,16 +112,16 @@ def cross_fit_residuals(
         frame = frame.loc[unit < max_rows / len(frame)]
     frame = frame.reset_index(drop=True)
     folds = place_folds(frame, seed, n_folds)
-    out: Residuals | None = None
+    out: dict[str, Residuals] = {}
     for fold in range(n_folds):
         held = folds == fold
         if not held.any() or held.all():
             continue
-        kept = frame.loc[~held]
-        model = build().fit(kept, kept["price"].to_numpy())
-        part = predicted_residuals(model, frame.loc[held])
-        out = part if out is None else out + part
-    if out is None:
+        models = fit_candidates(kinds, frame.loc[~held], seed)
+        for kind, model in models.items():
+            part = predicted_residuals(model, frame.loc[held])
+            out[kind] = out[kind] + part if kind in out else part
+    if len(out) < len(kinds):
         raise ValueError("too few listings to cross-fit the interval's calibration")
     return out
 

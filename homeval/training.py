@@ -10,7 +10,6 @@ champion/challenger comparison can score the current champion on a hold-out it n
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
@@ -26,8 +25,8 @@ from homeval.modeling import (
     SEGMENTS,
     ModelKind,
     PriceInterval,
-    build_estimator,
     conformal_interval,
+    fit_candidates,
     price_metrics,
     segment_names,
 )
@@ -194,16 +193,16 @@ def train_candidates(
     ):
         mlflow.log_metrics({f"test_{k}": v for k, v in baseline.items()})
 
+    params_by_kind = {kind: candidate_params(kind, settings) for kind in MODEL_KINDS}
+    fit_seconds: dict[str, float] = {}
+    models = fit_candidates(params_by_kind, train, settings.train_seed, fit_seconds)
+    intervals = calibrate_intervals(models, params_by_kind, (train, calibration), settings)
     candidates: list[Candidate] = []
     for kind in MODEL_KINDS:
-        params = candidate_params(kind, settings)
-        estimator = build_estimator(kind, seed=settings.train_seed, **params)
-        started = time.perf_counter()
-        estimator.fit(train, train["price"].to_numpy())
-        seconds = time.perf_counter() - started
+        params, estimator, interval = params_by_kind[kind], models[kind], intervals[kind]
+        seconds = fit_seconds[kind]  # the shared encoding and this kind's fit
         scored = predicted_residuals(estimator, test)
         metrics = price_metrics(scored.price, scored.predicted)
-        interval = calibrate_interval(estimator, kind, params, (train, calibration), settings)
         metrics.update(interval_coverage(interval, scored))
         with mlflow.start_run(run_name=kind, tags={**tags, CANDIDATE_TAG: kind}) as run:
             mlflow.log_params({**params, "kind": kind, **{f"rows_{p}": n for p, n in rows.items()}})
@@ -261,28 +260,46 @@ def train_candidates(
     )
 
 
-def calibrate_interval(
-    estimator: Any,
-    kind: ModelKind,
-    params: Mapping[str, Any],
+def calibrate_intervals(
+    estimators: Mapping[str, Any],
+    params: Mapping[str, Mapping[str, Any]],
     parts: tuple[pd.DataFrame, pd.DataFrame],
     settings: Settings,
-) -> PriceInterval:
-    """The candidate's price interval, one width per segment: residuals of the calibration
+) -> dict[str, PriceInterval]:
+    """Each candidate's price interval, one width per segment: residuals of the calibration
     split (the fitted model) and of place-held-out cross-fits of the training part
     (models of the same kind and settings; ``homeval.calibration``)."""
     train, calibration = parts
-    seed = settings.train_seed
-    residuals = predicted_residuals(estimator, calibration) + cross_fit_residuals(
-        lambda: build_estimator(kind, seed=seed, **params), train, seed
+    crossed = cross_fit_residuals(params, train, settings.train_seed)
+    out = {}
+    for kind, estimator in estimators.items():
+        residuals = predicted_residuals(estimator, calibration) + crossed[kind]
+        out[kind] = conformal_interval(
+            residuals.price,
+            residuals.predicted,
+            settings.interval_coverage,
+            land=residuals.land,
+            novelty=residuals.novelty,
+        )
+    return out
+
+
+def train_like_the_pipeline(
+    frame: pd.DataFrame, settings: Settings, kinds: tuple[str, ...] = MODEL_KINDS
+) -> tuple[dict[str, Any], dict[str, PriceInterval]]:
+    """Fit and calibrate the candidates on listings already split off for training: 90/10
+    by property into training and calibration rows (benchmarks and tests that must train
+    as the pipeline does, without a store or MLflow)."""
+    parts = split_parts(
+        frame["property_id"],
+        test_share=0.0,
+        calibration_share=settings.train_calibration_share,
+        seed=settings.train_seed,
     )
-    return conformal_interval(
-        residuals.price,
-        residuals.predicted,
-        settings.interval_coverage,
-        land=residuals.land,
-        novelty=residuals.novelty,
-    )
+    train, calibration = frame[parts == "train"], frame[parts == "calibration"]
+    params = {kind: candidate_params(kind, settings) for kind in kinds}  # type: ignore[arg-type]
+    models = fit_candidates(params, train, settings.train_seed)
+    return models, calibrate_intervals(models, params, (train, calibration), settings)
 
 
 def interval_coverage(interval: PriceInterval, scored: Any) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """How the shipped model behaves on real listings, whatever its scores (Made-With-ML style).
 
 The model is trained once, as the pipeline trains it (``train`` part of a property split,
-the interval calibrated by ``training.calibrate_interval``), on both real folders cleaned
+the interval calibrated by ``training.calibrate_intervals``), on both real folders cleaned
 by the process step.  Each test states one expectation a person pricing a house has:
 
 * a larger house in the same place is not priced lower (directional);
@@ -24,12 +24,18 @@ import pytest
 
 from homeval.calibration import predicted_residuals
 from homeval.features import FEATURES, INPUT_FIELDS, ListingEncoder
-from homeval.modeling import PriceInterval, build_estimator, model_parts, segment_names
+from homeval.modeling import (
+    PriceInterval,
+    build_estimator,
+    fit_candidates,
+    model_parts,
+    segment_names,
+)
 from homeval.process import process_new
 from homeval.schema import parse_frame, read_listings_csv
 from homeval.settings import Settings
 from homeval.store import Store
-from homeval.training import calibrate_interval, candidate_params, load_clean, split_parts
+from homeval.training import calibrate_intervals, candidate_params, load_clean, split_parts
 
 pytestmark = pytest.mark.slow
 
@@ -68,11 +74,10 @@ def trained(clean: pd.DataFrame) -> Trained:
         seed=settings.train_seed,
     )
     train, calibration, test = (clean[parts == p] for p in ("train", "calibration", "test"))
-    params = candidate_params("lightgbm", settings)
-    model = build_estimator("lightgbm", seed=settings.train_seed, **params)
-    model.fit(train, train["price"].to_numpy())
-    interval = calibrate_interval(model, "lightgbm", params, (train, calibration), settings)
-    return Trained(model, interval, train, test)
+    params = {"lightgbm": candidate_params("lightgbm", settings)}
+    model = fit_candidates(params, train, settings.train_seed)["lightgbm"]
+    interval = calibrate_intervals({"lightgbm": model}, params, (train, calibration), settings)
+    return Trained(model, interval["lightgbm"], train, test)
 
 
 def _houses(frame: pd.DataFrame, n: int, seed: int) -> list[dict[str, Any]]:
