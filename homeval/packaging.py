@@ -138,7 +138,11 @@ def load_price_model(uri: str, client: Any | None = None) -> PriceModel:
     resolved = resolve(uri, client)
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=resolved.uri))
     meta = dict(Model.load(str(local / "MLmodel")).metadata or {})
-    logged = int(meta.get("homeval_model_format", 1))
+    # logged by homeval's log_price_model without a format: before formats existed (1);
+    # a folder saved by hand carries no homeval metadata: try it
+    logged = int(
+        meta.get("homeval_model_format", 1 if "homeval_model_kind" in meta else MODEL_FORMAT)
+    )
     if logged != MODEL_FORMAT:
         which = f"version {resolved.version}" if resolved.version else uri
         raise OutdatedModelError(

@@ -86,6 +86,15 @@ def test_needs_training(
     assert decision.gate == "drift"
 
 
+def test_an_outdated_production_model_is_retrained_whatever_the_drift() -> None:
+    reason = "production model v3 was logged by an older homeval: retrain"
+    for drift in (True, False, None):
+        decision = needs_training(drift, True, outdated=reason, note="no column drifted")
+        assert decision.passed
+        assert decision.reason == reason
+    assert not needs_training(False, True, outdated="").passed
+
+
 def test_needs_training_carries_the_drift_note() -> None:
     decision = needs_training(False, True, note="1 of 10 columns drifted")
     assert decision.reason == "no drift since the production model: 1 of 10 columns drifted"

@@ -51,3 +51,46 @@ def test_metrics_and_interval_are_what_they_claim() -> None:
     low, high = interval.bounds(pred[2500:])
     covered = np.mean((true[2500:] >= low) & (true[2500:] <= high))
     assert 0.87 <= covered <= 0.93
+
+
+def test_a_model_of_an_older_homeval_is_refused_and_retrained(listings: pd.DataFrame) -> None:
+    """A version logged before model formats (metadata without one) cannot be served by
+    this code: loading says why, and the drift gate's reading of it asks for training."""
+    from homeval.packaging import MODEL_FORMAT, MODEL_FORMAT_TAG, OutdatedModelError
+    from homeval.registry import model_format, production_model
+
+    settings = Settings()
+    configure(settings)
+    model = small_model(listings.head(3_000))
+    interval = conformal_interval(
+        listings["price"].head(3_000), model.predict(listings.head(3_000)), 0.9
+    )
+    with mlflow.start_run():
+        current = log_price_model(model, kind="lightgbm", interval=interval, input_example=listings)
+    with mlflow.start_run() as old_run:  # as homeval logged models before formats existed
+        mlflow.sklearn.log_model(
+            model, name="model", serialization_format="cloudpickle",
+            metadata={"homeval_model_kind": "lightgbm", "interval": interval.to_dict()},
+        )  # fmt: skip
+    client = MlflowClient()
+    new = mlflow.register_model(current.model_uri, settings.model_name)
+    old = mlflow.register_model(f"runs:/{old_run.info.run_id}/model", settings.model_name)
+    assert client.get_run(new.run_id).data.tags[MODEL_FORMAT_TAG] == str(MODEL_FORMAT)
+
+    with pytest.raises(OutdatedModelError, match=r"older homeval \(model format 1"):
+        load_price_model(f"models:/{settings.model_name}/{old.version}")
+    client.set_registered_model_alias(settings.model_name, "production", old.version)
+    served = production_model(settings)
+    assert served is not None
+    assert model_format(settings, served) == 1
+    client.set_registered_model_alias(settings.model_name, "production", new.version)
+    assert model_format(settings, production_model(settings)) == MODEL_FORMAT  # type: ignore[arg-type]
+
+
+def test_a_folder_saved_by_hand_loads(listings: pd.DataFrame, tmp_path: Path) -> None:
+    """No homeval metadata at all (``mlflow.sklearn.save_model``): served, without interval."""
+    model = small_model(listings.head(3_000))
+    mlflow.sklearn.save_model(model, str(tmp_path / "m"), serialization_format="cloudpickle")
+    loaded = load_price_model(str(tmp_path / "m"))
+    assert loaded.interval is None
+    np.testing.assert_allclose(loaded.predict(listings.head(50)), model.predict(listings.head(50)))
