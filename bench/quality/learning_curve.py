@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from run import HERE, bench_args, clean_rows
+from common import HERE, bench_args, clean_rows, describe_data, machine
 
 from homeval.features import land_mask
 from homeval.modeling import build_estimator, price_metrics
@@ -96,7 +96,8 @@ def doublings_to(
 def main() -> int:
     args = bench_args(__doc__, HERE / "LEARNING_CURVE.md")
     started = time.perf_counter()
-    frame = clean_rows(args.realtor_dir)
+    load = machine()
+    frame = clean_rows(args.dirs)
     runs = [measure(frame, seed) for seed in range(args.seeds)]
     keys = ("rows", "mdape", "r2_log", "within_10pct", "houses_mdape", "houses_r2_log")
     table = [
@@ -129,9 +130,11 @@ def main() -> int:
         "# Learning curve: homeval's LightGBM on growing shares of the real rows",
         "",
         f"Command: `.venv/bin/python bench/quality/learning_curve.py --seeds {args.seeds}` "
-        f"({time.perf_counter() - started:.0f} s).",
+        f"({time.perf_counter() - started:.0f} s; {load}).",
         "",
-        f"Rows as in RESULTS.md ({len(frame):,} listings, property-grouped 80/20 split, "
+        describe_data(frame, args.dirs),
+        "",
+        f"Property-grouped 80/20 split, "
         f"{args.seeds} split seeds, mean ± sd). For each seed the test listings are fixed and "
         "the shipped LightGBM (encoder included) is fitted on a share of the training "
         "properties, all listings of each; shares are nested.",
@@ -179,8 +182,9 @@ def main() -> int:
         "file would score.",
         "",
     ]
-    args.out.write_text("\n".join(lines))
     print("\n".join(lines))
+    if args.out is not None:
+        args.out.write_text("\n".join(lines))
     return 0
 
 

@@ -35,7 +35,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # bench/quality: run.py
 sys.path.insert(0, str(HERE.parents[2]))  # the repo: homeval
 
-from run import DEFAULT_DATA, clean_rows  # noqa: E402
+from common import DEFAULT_DATA  # noqa: E402
+from common import clean_folder as clean_rows  # noqa: E402
 
 from homeval.features import ListingEncoder, land_mask  # noqa: E402
 from homeval.modeling import build_estimator, price_metrics  # noqa: E402

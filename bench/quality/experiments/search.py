@@ -26,7 +26,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # bench/quality: run.py
 sys.path.insert(0, str(HERE.parents[2]))  # the repo: homeval
 
-from run import DEFAULT_DATA, clean_rows  # noqa: E402
+from common import DEFAULT_DATA  # noqa: E402
+from common import clean_folder as clean_rows  # noqa: E402
 from variants import lgbm  # noqa: E402  (the harness's LightGBM: defaults + changes, one thread)
 
 from homeval.features import ListingEncoder  # noqa: E402

@@ -29,7 +29,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # bench/quality: run.py
 sys.path.insert(0, str(HERE.parents[2]))  # the repo: homeval
 
-from run import DEFAULT_DATA, clean_rows  # noqa: E402
+from common import DEFAULT_DATA  # noqa: E402
+from common import clean_folder as clean_rows  # noqa: E402
 
 from homeval.features import ListingEncoder, _property_folds, city_key  # noqa: E402
 from homeval.modeling import LIGHTGBM_DEFAULTS, price_metrics  # noqa: E402
