@@ -27,13 +27,13 @@ import numpy as np
 import pandas as pd
 
 from homeval.features import city_key, land_mask, novelty
-from homeval.properties import property_ids
+from homeval.properties import property_ids_of
 
 FOLDS: Final = 4
 HELD_OUT_SHARES: Final = {"state": 0.25, "city": 0.25, "zip": 0.25}
 """Share of the states (then of the remaining cities, then of the remaining ZIPs) whose
 listings fall whole into one fold; the other listings are split by property."""
-MAX_ROWS: Final = 80_000
+MAX_ROWS: Final = 40_000
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def place_folds(
         ),
         "zip": frame["zip_code"].astype(str),
     }
-    folds = _hashed(property_ids(frame), f"p{seed}") % n_folds
+    folds = _hashed(property_ids_of(frame), f"p{seed}") % n_folds
     grouped = np.zeros(len(frame), dtype=bool)
     for level in ("state", "city", "zip"):
         key = keys[level]
@@ -105,12 +105,7 @@ def cross_fit_residuals(
     a model of that kind fitted without its fold (the kinds share each fold's encoding)."""
     from homeval.modeling import fit_candidates
 
-    frame = train
-    if len(frame) > max_rows:
-        ids = property_ids(frame)
-        unit = (_hashed(ids, f"sample{seed}") % 1_000_003) / 1_000_003
-        frame = frame.loc[unit < max_rows / len(frame)]
-    frame = frame.reset_index(drop=True)
+    frame = sample_properties(train, max_rows, seed).reset_index(drop=True)
     folds = place_folds(frame, seed, n_folds)
     out: dict[str, Residuals] = {}
     for fold in range(n_folds):
@@ -124,6 +119,16 @@ def cross_fit_residuals(
     if len(out) < len(kinds):
         raise ValueError("too few listings to cross-fit the interval's calibration")
     return out
+
+
+def sample_properties(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
+    """About ``max_rows`` of the listings, whole properties at a time (all of them when
+    there are no more, or ``max_rows`` is 0): a seeded sample that keeps a property's
+    listings together, the same in every run of one seed."""
+    if max_rows <= 0 or len(frame) <= max_rows:
+        return frame
+    unit = (_hashed(property_ids_of(frame), f"sample{seed}") % 1_000_003) / 1_000_003
+    return frame.loc[unit < max_rows / len(frame)]
 
 
 def _hashed(values: pd.Series, salt: str) -> np.ndarray:

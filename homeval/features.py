@@ -477,9 +477,9 @@ def _folds(frame: pd.DataFrame, by: str, n_folds: int, seed: int) -> np.ndarray:
     """Fold of each row: the same for every listing of one property (``by="property"``)
     or of one state (``by="state"``)."""
     if by == "property":
-        from homeval.properties import property_ids
+        from homeval.properties import property_ids_of
 
-        keys = property_ids(frame)
+        keys = property_ids_of(frame)
     else:
         keys = frame[by].astype(str)
     hashed = pd.util.hash_pandas_object(

@@ -185,6 +185,14 @@ class Settings(BaseSettings):
         default=0.10, description="Properties held out to calibrate the price interval."
     )
     train_seed: int = Field(default=0, description="Seed of splits and models.")
+    train_max_rows: int = Field(
+        default=750_000,
+        ge=0,
+        description=(
+            "Training listings at most (a sample by property when there are more; 0 = all). "
+            "Calibration and test listings are never sampled."
+        ),
+    )
     selection_metric: str = Field(
         default="mdape",
         pattern="^(mdape|rmse_log|mae_log)$",

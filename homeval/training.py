@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from homeval.calibration import cross_fit_residuals, predicted_residuals
+from homeval.calibration import cross_fit_residuals, predicted_residuals, sample_properties
 from homeval.features import INPUT_FIELDS
 from homeval.modeling import (
     MODEL_KINDS,
@@ -185,6 +185,15 @@ def train_candidates(
         rows["test"],
     )
     train, calibration, test = data["train"], data["calibration"], data["test"]
+    if len(train) > settings.train_max_rows > 0:
+        train = sample_properties(train, settings.train_max_rows, settings.train_seed)
+        train = train.reset_index(drop=True)
+        log.info(
+            "training on a sample of %s of the %s training rows (HOMEVAL_TRAIN_MAX_ROWS)",
+            len(train),
+            rows["train"],
+        )
+        rows["train_available"], rows["train"] = rows["train"], len(train)
     tags = {PIPELINE_RUN_TAG: pipeline_run or "", CLEAN_MAX_ID_TAG: str(clean_max_id)}
 
     baseline = price_metrics(test["price"], zip_median_prices(train, test))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -130,3 +132,24 @@ def test_a_thin_segment_borrows_the_wider_of_its_kind_and_its_novelty() -> None:
                                          "land_log_halfwidth": 0.9})  # fmt: skip
     widths = old_model.halfwidths(np.array([True, False]), np.array([3, 3]))
     assert widths.tolist() == [0.9, 0.5]  # a model of before segments: by kind only
+
+
+def test_the_decision_tree_is_fitted_on_a_sample_of_a_large_matrix(
+    realtor_files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from homeval import modeling
+    from tests.homeval.helpers import real_listings
+
+    listings = real_listings(realtor_files).iloc[:3_000]
+    monkeypatch.setattr(modeling, "DECISION_TREE_MAX_ROWS", 1_000)
+    fitted = modeling.fit_candidates(
+        {"decision_tree": {"max_depth": 6}, "lightgbm": {"n_estimators": 5}}, listings, seed=0
+    )
+    tree = modeling.model_parts(fitted["decision_tree"]).regressor
+    assert tree.tree_.n_node_samples[0] == 1_000  # the tree saw a sample of the rows
+    assert fitted["lightgbm"].regressor_.max_rows is None  # LightGBM sees every row
+    again = modeling.fit_candidates({"decision_tree": {"max_depth": 6}}, listings, seed=0)
+    assert np.array_equal(  # the same sample each run of a seed
+        fitted["decision_tree"].predict(listings.iloc[:50]),
+        again["decision_tree"].predict(listings.iloc[:50]),
+    )

@@ -83,9 +83,13 @@ def test_train_then_promote_then_defend(store: Store, settings: Settings) -> Non
     assert (first.version, first.champion_version) == ("1", None)
     assert production_model(settings).version == "1"  # type: ignore[union-attr]
 
-    # a weaker challenger on the same hold-out does not take the alias
-    weak = Settings(train_n_estimators=2, train_num_leaves=2)
-    second = promote(train_candidates(store, weak), store, weak)
+    # a weaker challenger on the same hold-out does not take the alias; this one also
+    # trains on a sample of the training listings (HOMEVAL_TRAIN_MAX_ROWS)
+    weak = Settings(train_n_estimators=2, train_num_leaves=2, train_max_rows=3_000)
+    weak_result = train_candidates(store, weak)
+    assert weak_result.rows["train"] <= 3_500 < weak_result.rows["train_available"]
+    assert weak_result.rows["test"] == result.rows["test"]  # the hold-out is never sampled
+    second = promote(weak_result, store, weak)
     assert not second.promoted
     assert second.champion_metrics["mdape"] < second.challenger_metrics["mdape"]
     assert production_model(settings).version == "1"  # type: ignore[union-attr]
