@@ -201,6 +201,15 @@ def main() -> int:
         "- Place segments: a test listing's ZIP had training listings (known ZIP), else its "
         "city did (new ZIP), else its state did (new city); whole unseen states are "
         "measured in LEAVE_STATES_OUT.md (`lso.py`).",
+        "- Why the north-eastern goal is missed: the national sample adds few listings where "
+        "the north-eastern folder's are (about 120 in Connecticut, Rhode Island, New "
+        "Hampshire, Vermont and Puerto Rico, ~1 % more), and the learning curve "
+        "(LEARNING_CURVE.md) put the goal at ~2.1x that folder's own rows. Two changes of "
+        "issue 17 cost these rows on purpose: the broker's mean price is no longer a feature "
+        "(no listing id may move a price; it bought 0.024 R² (log) here by pricing the "
+        "lister), and the price floor is $1,000, not $10,000, so cheap real lots are scored "
+        "instead of dropped. The experiments of issue 3 (`experiments/NOTES.md`, written "
+        "before issue 17) found nothing among ~60 variants that closes the gap.",
     ]
     text = "\n".join(lines) + "\n"
     print(text)
