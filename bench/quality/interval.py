@@ -74,7 +74,7 @@ def row(rows: pd.DataFrame, label: str) -> str:
         coverage = per_seed[f"{name}_inside"].mean()
         cells.append(
             f"{coverage.median():.1%} ({coverage.min():.1%}–{coverage.max():.1%}) | "
-            f"{rows[f'{name}_factor'].median():.2f}"
+            f"{rows[f'{name}_inside'].mean():.1%} | {rows[f'{name}_factor'].median():.2f}"
         )
     n = int(per_seed.size().median())
     return f"| {label} | {n:,} | {' | '.join(cells)} |"
@@ -98,12 +98,14 @@ def main() -> int:
         (__doc__ or "").split("\n\n", 2)[2].split("\n\nEach test")[0],
         "",
         f"Coverage: median share of test prices inside the interval over seeds 0–{args.seeds - 1} "
-        "(lowest–highest); range: the median factor (price × or ÷). Segments with fewer "
-        "than 10 test listings a seed are left out.",
+        "(lowest–highest); pooled: the share over every seed's test listings together (a "
+        "segment of ~130 listings a seed has a standard error of about 2.6 pt a seed, 1.2 pt "
+        "pooled over five); range: the median factor (price × or ÷). Segments with fewer "
+        "than 10 test listings a seed are left out; the goal is judged on the median.",
         "",
-        "| test listings | per seed | before: coverage | before: range | now: coverage "
-        "| now: range |",
-        "|---|---:|---|---:|---|---:|",
+        "| test listings | per seed | before: coverage | before: pooled | before: range "
+        "| now: coverage | now: pooled | now: range |",
+        "|---|---:|---|---:|---:|---|---:|---:|",
         row(runs, "all"),
     ]
     met: dict[str, Any] = {}
