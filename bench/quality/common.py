@@ -33,8 +33,9 @@ DEFAULT_DIRS = {
 }
 DEFAULT_DATA = DEFAULT_DIRS["ne"]
 """The north-eastern folder alone: what the experiments of before issue 17 read."""
-OUTSIDE_CONTIGUOUS = ("AK", "HI", "PR", "VI", "GU")
-"""States and territories that border no other state: held out alone, reported apart."""
+OUTSIDE_CONTIGUOUS = ("Alaska", "Hawaii", "Puerto Rico", "Virgin Islands", "Guam")
+"""States and territories that border no other state (full names, as the cleaned rows
+write them): held out alone, reported apart."""
 
 
 def clean_rows(dirs: dict[str, Path]) -> pd.DataFrame:

@@ -37,6 +37,7 @@ from homeval.training import train_like_the_pipeline
 
 FOLDS = 5
 GOAL_MDAPE = 0.31
+LOW, HIGH = 0.875, 0.925  # the interval goal: 90 % ± 2.5 pt
 BEFORE_MDAPE = 0.337  # issue 17's measurement with the model of before
 
 
@@ -85,6 +86,10 @@ def main() -> int:
     frame = clean_rows(args.dirs)
     runs = [run_seed(frame, seed) for seed in range(args.seeds)]
     seconds = time.perf_counter() - started
+    (HERE / ".work").mkdir(exist_ok=True)  # every priced listing, to look at again
+    pd.concat(
+        [pd.concat([r["contiguous"], r["apart"]]).assign(seed=s) for s, r in enumerate(runs)]
+    ).to_parquet(HERE / ".work" / "lso_listings.parquet")
     pooled = [metrics(r["contiguous"]) for r in runs]
     median = {k: float(np.median([p[k] for p in pooled])) for k in pooled[0]}
     ok = median["mdape"] <= GOAL_MDAPE
@@ -146,24 +151,44 @@ def main() -> int:
         )
     lines += [
         "",
-        "## Interval coverage by segment, pooled over folds and seeds",
+        "## Interval coverage by segment",
         "",
         "Every held-out listing is in an unseen state, so its segment is house or land × "
-        "new_state.",
+        "new_state. Coverage per seed pooled over its folds: median over seeds (lowest–"
+        "highest), and all seeds pooled.",
         "",
-        "| segment | listings (all seeds) | share inside the 90 % interval |",
-        "|---|---:|---:|",
+        "| listings | segment | per seed | coverage (median) | all seeds pooled |",
+        "|---|---|---:|---|---:|",
     ]
-    both = pd.concat([pd.concat([r["contiguous"], r["apart"]]) for r in runs])
-    for segment in SEGMENTS:
-        rows = both[both["segment"] == segment]
-        if len(rows):
-            lines.append(f"| {segment} | {len(rows):,} | {rows['inside'].mean():.1%} |")
+    covered: dict[str, bool] = {}
+    for label, part in (("contiguous", "contiguous"), ("outside, each alone", "apart")):
+        rows = pd.concat([r[part].assign(seed=seed) for seed, r in enumerate(runs)])
+        for segment in SEGMENTS:
+            mine = rows[rows["segment"] == segment]
+            if mine.empty:
+                continue
+            per_seed = mine.groupby("seed")["inside"].mean()
+            lines.append(
+                f"| {label} | {segment} | {int(mine.groupby('seed').size().median()):,} | "
+                f"{per_seed.median():.1%} ({per_seed.min():.1%}–{per_seed.max():.1%}) | "
+                f"{mine['inside'].mean():.1%} |"
+            )
+            if part == "contiguous":
+                covered[segment] = LOW <= per_seed.median() <= HIGH
+    missed = [s for s, ok in covered.items() if not ok]
+    lines += [
+        "",
+        "Goal: coverage 87.5–92.5 % in every segment of the contiguous states: "
+        f"**{'met' if not missed else 'NOT met'}**"
+        + (f" (outside: {', '.join(missed)})" if missed else "")
+        + ". The islands border no state whose prices they share (Puerto Rico's listings "
+        "are priced from the mainland's): their figures are reported, not a goal.",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out is not None:
         args.out.write_text(text)
-    return 0 if ok else 1
+    return 0 if ok and not missed else 1
 
 
 if __name__ == "__main__":
