@@ -16,8 +16,8 @@ with the same comparisons (``x > threshold`` ⇔ ``bin > rank of threshold``) an
 tree-by-tree summation, so the same numbers.
 
 Limits: a tree needs at most 64 leaves (LightGBM's usual ``num_leaves`` <= 63 fits; a deep
-scikit-learn tree does not), and the table (bins × trees × 8 bytes; 14 MB for 500 trees
-over 23 features) must stay under ``MAX_TABLE_BYTES``.  ``build`` returns None otherwise
+scikit-learn tree does not), and the table (bins × trees × 8 bytes; 34 MB for 500 trees
+over 46 features) must stay under ``MAX_TABLE_BYTES``.  ``build`` returns None otherwise
 and the caller walks the trees.
 """
 

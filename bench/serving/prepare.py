@@ -4,12 +4,13 @@ One LightGBM model of the production size (500 trees, 63 leaves; homeval's defau
 fitted on the real Realtor rows, is registered as ``house-price@production`` in a local
 MLflow registry: homeval's predictor and ``mlflow models serve`` load it from there, and
 its booster is exported as ``model.txt`` for MLServer's LightGBM runtime (which is fed the
-16 already-encoded features, the only input it can take).  The plain KServe peer gets a
+already-encoded features, the only input it can take).  The plain KServe peer gets a
 model of the same size behind a scikit-learn ColumnTransformer (one-hot location and
 status), the usual way such a predictor is written.
 
-Request bodies (1 and 100 listings) come from real complete rows (JSON has no NaN, and
-MLServer's tensors need numbers).
+Request bodies (1 and 100 listings) come from real complete rows whose encoded features
+are all numbers (JSON has no NaN, and MLServer's tensors need numbers). Both real folders
+are read: the north-east and the national sample.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 WORK = HERE / ".work"
-REALTOR = Path(os.environ.get("HOMEVAL_TEST_REALTOR_DIR", REPO.parent / "shared/data/realtor"))
+REALTOR_DIRS = (
+    Path(os.environ.get("HOMEVAL_TEST_REALTOR_DIR", REPO.parent / "shared/data/realtor")),
+    Path(
+        os.environ.get(
+            "HOMEVAL_TEST_REALTOR_NATIONAL_DIR", REPO.parent / "shared/data/realtor-national"
+        )
+    ),
+)
 sys.path.insert(0, str(REPO))
 
 
@@ -66,7 +74,8 @@ def main() -> None:
 
     WORK.mkdir(exist_ok=True)
     os.environ.update(env())
-    frames = [parse_frame(read_listings_csv(f)).rows for f in sorted(REALTOR.glob("*.csv"))]
+    files = [f for d in REALTOR_DIRS for f in sorted(d.glob("*.csv"))]
+    frames = [parse_frame(read_listings_csv(f)).rows for f in files]
     listings = pd.concat(frames, ignore_index=True).drop_duplicates()
     listings = listings[listings["price"].between(10_000, 20_000_000)].reset_index(drop=True)
     shuffled = listings.sample(frac=1.0, random_state=0).reset_index(drop=True)
@@ -127,11 +136,11 @@ def main() -> None:
     # 4. request bodies from complete real rows
     complete = listings.dropna(subset=["bed", "bath", "acre_lot", "house_size", "prev_sold_date",
                                        "zip_code", "city", "status"])  # fmt: skip
-    rows = complete.sample(100, random_state=1)
+    encoder = model_parts(estimator).encoder
+    numeric = ~np.isnan(encoder.encode_records(listing_rows(complete))).any(axis=1)
+    rows = complete[numeric].sample(100, random_state=1)
     listing = listing_rows(rows)
-    features = model_parts(estimator).encoder.encode_records(
-        [{**r, "prev_sold_date": r["prev_sold_date"]} for r in listing]
-    )
+    features = encoder.encode_records(listing)
     assert not np.isnan(features).any()
     bodies = WORK / "bodies"
     bodies.mkdir(exist_ok=True)
