@@ -1,4 +1,5 @@
-"""Every Dockerfile in the repository lints clean and copies only what exists.
+"""Every Dockerfile in the repository lints clean, copies only what exists and what
+.dockerignore sends, and creates /data for uid 1000 when it keeps state there.
 
 The images are built with the repository root as context (see .github/workflows/
 images.yml), so COPY sources are looked up from there. New Dockerfiles are picked up as
@@ -87,3 +88,66 @@ def test_the_checks_catch_a_bad_dockerfile(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "DL3006" in result.stdout  # untagged base image
+
+
+def final_stage(text: str) -> list[tuple[str, str]]:
+    """The instructions after the last FROM: what the image that runs is made of."""
+    steps = instructions(text)
+    last = max(i for i, (word, _) in enumerate(steps) if word == "FROM")
+    return steps[last + 1 :]
+
+
+def data_dir_problems(text: str) -> list[str]:
+    """An image that keeps state in /data as uid 1000 must create /data for that user
+    before switching to it (without a volume, e.g. `docker run`, the first write fails)."""
+    steps = final_stage(text)
+    envs = " ".join(args for word, args in steps if word == "ENV")
+    users = [i for i, (word, who) in enumerate(steps) if word == "USER" and who.startswith("1000")]
+    if "HOMEVAL_HOME=/data" not in envs or not users:
+        return []
+    made = [
+        i
+        for i, (word, args) in enumerate(steps)
+        if word == "RUN" and "mkdir -p /data" in args and "chown 1000:1000 /data" in args
+    ]
+    if not made or made[0] > users[0]:
+        return ["/data is not created and given to uid 1000 before USER 1000"]
+    return []
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES)
+def test_an_image_that_keeps_state_in_data_creates_it_for_its_user(dockerfile: str) -> None:
+    assert not data_dir_problems((REPO / dockerfile).read_text()), dockerfile
+
+
+def test_the_data_check_catches_an_image_without_data() -> None:
+    bad = "FROM python:3.11-slim\nENV HOMEVAL_HOME=/data\nUSER 1000:1000\n"
+    assert data_dir_problems(bad)
+    late = bad + "RUN mkdir -p /data && chown 1000:1000 /data\n"
+    assert data_dir_problems(late)
+    good = bad.replace("USER", "RUN mkdir -p /data && chown 1000:1000 /data\nUSER")
+    assert not data_dir_problems(good)
+
+
+def ignored(path: str, patterns: list[str]) -> bool:
+    """Whether a .dockerignore pattern (glob, ** for any folders) leaves ``path`` out."""
+    from fnmatch import fnmatch
+
+    path = path.strip("/")
+    return any(fnmatch(path, p) or path.startswith(p.rstrip("/") + "/") for p in patterns)
+
+
+def dockerignore_patterns() -> list[str]:
+    lines = (REPO / ".dockerignore").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_the_build_context_leaves_out_local_state_and_keeps_every_copy_source() -> None:
+    patterns = dockerignore_patterns()
+    for local in (".git", ".venv", ".venv-airflow", ".homeval", "homeval/__pycache__"):
+        assert ignored(local, patterns), f"{local} would be sent to the daemon"
+    for dockerfile in DOCKERFILES:
+        sources = copy_sources((REPO / dockerfile).read_text())
+        left_out = [s for s in sources if ignored(s, patterns)]
+        assert not left_out, f"{dockerfile} copies what .dockerignore leaves out: {left_out}"
+    assert ignored("homeval/", ["homeval"])  # the check itself can fail
