@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from homeval import __version__
 from homeval.cli import data, db, up
 from homeval.cli import pipeline as pipeline_command
 from homeval.cli import serve as serve_command
@@ -16,6 +19,29 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"homeval {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print homeval's version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Options of the command itself (before any subcommand)."""
+
+
 app.add_typer(db.app, name="db")
 app.add_typer(pipeline_command.app, name="pipeline")
 app.add_typer(data.app)  # generate, collect
