@@ -24,14 +24,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from common import HERE, bench_args, clean_rows, describe_data, machine
+from common import COVERAGE_GOAL, HERE, bench_args, clean_rows, describe_data, machine
 
 from homeval.calibration import predicted_residuals
 from homeval.modeling import SEGMENTS, conformal_interval, fit_candidates, segment_names
 from homeval.settings import Settings
 from homeval.training import calibrate_intervals, candidate_params, split_parts
 
-LOW, HIGH = 0.875, 0.925
+LOW, HIGH = COVERAGE_GOAL
 
 
 def measure(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
