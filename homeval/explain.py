@@ -1,5 +1,5 @@
-"""Why a listing got its price: TreeSHAP per model feature, summed back to the fields a
-person typed.
+"""Why a listing got its price: exact TreeSHAP with the fields a person typed as the
+players (``PLAYERS``), each player's value split back to its fields.
 
 The model works on log price, so contributions add up on the log scale:
 ``log(price) = base_value + sum(contributions)``.  In dollars that is a product:
@@ -14,7 +14,7 @@ multiply to it exactly).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -26,20 +26,37 @@ EXPLAINED_FIELDS: Final = tuple(
 )
 """The listing fields a contribution can land on (ids like street carry no feature)."""
 
+PLAYERS: Final = tuple(dict.fromkeys(FEATURE_FIELDS[feature] for feature in FEATURES))
+"""The players of the Shapley game: the features made of the same fields play as one.
+
+A person types a ZIP, not its coordinates, county and neighbour levels; valuing the ZIP
+as one player (exact TreeSHAP over groups, ``fasttrees``) answers "what does the ZIP do"
+directly, where summing its twenty-odd features' values would split their interactions
+among features nobody typed.  It is also the cheaper game: a tree path meets fewer
+distinct players than features."""
+
+FEATURE_PLAYER: Final = tuple(PLAYERS.index(FEATURE_FIELDS[feature]) for feature in FEATURES)
+"""Index into ``PLAYERS`` for each of ``FEATURES``."""
+
 
 def field_matrix(
-    features: Sequence[str] = FEATURES,
-    feature_fields: Mapping[str, Sequence[str]] = FEATURE_FIELDS,
+    players: Sequence[Sequence[str]] = PLAYERS,
     fields: Sequence[str] = EXPLAINED_FIELDS,
 ) -> np.ndarray:
-    """features × fields: a feature made of several fields is split equally among them."""
-    out = np.zeros((len(features), len(fields)))
+    """players × fields: a player made of several fields (``is_land`` is bed, bath and
+    size together) is split equally among them."""
+    out = np.zeros((len(players), len(fields)))
     column = {name: j for j, name in enumerate(fields)}
-    for i, feature in enumerate(features):
-        sources = feature_fields[feature]
+    for i, sources in enumerate(players):
         for field in sources:
             out[i, column[field]] += 1.0 / len(sources)
     return out
+
+
+def by_player(contributions: np.ndarray) -> np.ndarray:
+    """Per-feature SHAP values summed per player (for a model explained feature by
+    feature, by its library; the compiled trees value the players themselves)."""
+    return np.asarray(contributions) @ np.eye(len(PLAYERS))[list(FEATURE_PLAYER)]
 
 
 _FIELD_MATRIX: Final = field_matrix()
@@ -48,7 +65,7 @@ _FIELD_MATRIX: Final = field_matrix()
 def explain_rows(
     contributions: np.ndarray, base_value: float, log_prices: np.ndarray
 ) -> list[dict[str, Any]]:
-    """Per-feature SHAP rows (log scale) → one explanation per listing, by field."""
+    """SHAP rows per player (log scale) → one explanation per listing, by field."""
     by_field = contributions @ _FIELD_MATRIX
     out = []
     for row, log_price in zip(by_field, log_prices, strict=True):

@@ -11,6 +11,14 @@ features with their zero fractions (products of cover ratios) are precomputed, a
 row only the "one fractions" (does the row follow this path's splits?) change, so the
 Shapley sums reduce to a small polynomial per path instead of TreeSHAP's recursion.
 
+Features may be grouped into players (``players=``): a group is then one player of the
+game, the way a person who typed one field sees the several features made of it (the
+ZIP's coordinates, county and neighbour levels).  On a path, a group's splits merge like
+a feature split twice: the zero fractions multiply and the row follows the group only if
+it follows all its splits.  That is exact Shapley over the groups, not the sum of the
+features' values, and cheaper: a path's cost grows with the square of its distinct
+players.
+
 Nothing here imports LightGBM or scikit-learn at module level: builders take the fitted
 objects and read their public dumps.
 """
@@ -18,7 +26,6 @@ objects and read their public dumps.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import math
 import queue
 import threading
@@ -58,15 +65,22 @@ class Forest:
     base_value: float
     """Expected output over the training data (cover-weighted leaves): SHAP's base value."""
     # leaf paths, for TreeSHAP
+    n_players: int
+    """Columns of ``shap``: the features, or the groups of them ``players`` named."""
     path_value: np.ndarray
     path_ptr: np.ndarray
-    path_feature: np.ndarray
+    path_player: np.ndarray
     path_zero: np.ndarray
-    path_low: np.ndarray
-    path_high: np.ndarray
-    path_nan_ok: np.ndarray
-    """Per path feature: the row follows the path's splits on it iff low < x <= high, or,
-    for a missing x, iff every split sends missing values the path's way."""
+    cond_ptr: np.ndarray
+    """Per path player: its conditions are ``cond_ptr[j]:cond_ptr[j + 1]`` (one per
+    feature of the player split on along the path)."""
+    cond_feature: np.ndarray
+    cond_low: np.ndarray
+    cond_high: np.ndarray
+    cond_nan_ok: np.ndarray
+    """Per condition: the row follows the path's splits on that feature iff
+    low < x <= high, or, for a missing x, iff every split sends missing values the path's
+    way.  A player is followed when all its conditions hold."""
     # branch-free layout for prediction: children side by side, leaves loop on themselves
     lay_meta: np.ndarray
     """Per node: feature | nan_right << 16 | left child << 17 (one load per step)."""
@@ -75,9 +89,7 @@ class Forest:
     lay_roots: np.ndarray
     lay_depth: np.ndarray
     # Gauss-Legendre tables that make the Shapley sums exact integrals (see _shap)
-    quad_ptr: np.ndarray
-    quad_factor: np.ndarray
-    quad_inverse: np.ndarray
+    quad_point: np.ndarray
     quad_weight: np.ndarray
     quad_power: np.ndarray
     path_work: np.ndarray
@@ -134,8 +146,8 @@ class Forest:
         )
 
     def shap(self, rows: np.ndarray, threads: int = 1) -> np.ndarray:
-        """Exact path-dependent TreeSHAP: one column per feature, rows sum to
-        ``predict(rows) - base_value``.
+        """Exact path-dependent TreeSHAP: one column per player (per feature unless the
+        forest was built with ``players``), rows sum to ``predict(rows) - base_value``.
 
         With ``threads`` > 1 a few rows (one listing explained in a page) are explained by
         splitting the leaf paths among the threads and adding their partial sums; many
@@ -160,16 +172,17 @@ class Forest:
             rows,
             first,
             stop,
+            self.n_players,
             self.path_value,
             self.path_ptr,
-            self.path_feature,
+            self.path_player,
             self.path_zero,
-            self.path_low,
-            self.path_high,
-            self.path_nan_ok,
-            self.quad_ptr,
-            self.quad_factor,
-            self.quad_inverse,
+            self.cond_ptr,
+            self.cond_feature,
+            self.cond_low,
+            self.cond_high,
+            self.cond_nan_ok,
+            self.quad_point,
             self.quad_weight,
             self.quad_power,
         )
@@ -307,14 +320,22 @@ class _Builder:
         self.cover.append(cover)
         return len(self.feature) - 1
 
-    def build(self, n_features: int, float32_inputs: bool) -> Forest:
+    def build(
+        self, n_features: int, float32_inputs: bool, players: Sequence[int] | None = None
+    ) -> Forest:
+        player = list(range(n_features)) if players is None else [int(p) for p in players]
+        if len(player) != n_features or min(player, default=0) < 0:
+            raise ValueError(f"players must name a player index for each of {n_features} features")
+        n_players = max(player, default=-1) + 1
         path_value: list[float] = []
         path_ptr = [0]
-        path_feature: list[int] = []
+        path_player: list[int] = []
         path_zero: list[float] = []
-        path_low: list[float] = []
-        path_high: list[float] = []
-        path_nan_ok: list[bool] = []
+        cond_ptr = [0]
+        cond_feature: list[int] = []
+        cond_low: list[float] = []
+        cond_high: list[float] = []
+        cond_nan_ok: list[bool] = []
         base = 0.0
         for root in self.roots:
             # iterative DFS carrying the splits taken so far
@@ -325,38 +346,42 @@ class _Builder:
                     stack.append((self.right[node], [*taken, (node, False)]))
                     stack.append((self.left[node], [*taken, (node, True)]))
                     continue
-                slots: dict[int, int] = {}
-                zero: list[float] = []
-                low: list[float] = []
-                high: list[float] = []
-                nan_ok: list[bool] = []
+                # a player split on twice is one slot: its zero fractions multiply and the
+                # row follows it only if it follows every one of its splits
+                zero: dict[int, float] = {}
+                bounds: dict[int, dict[int, list[Any]]] = {}
                 for parent, went_left in taken:
                     child = self.left[parent] if went_left else self.right[parent]
                     ratio = self.cover[child] / self.cover[parent] if self.cover[parent] else 0.0
-                    slot = slots.setdefault(self.feature[parent], len(slots))
-                    if slot == len(zero):
-                        zero.append(ratio)
-                        low.append(-math.inf)
-                        high.append(math.inf)
-                        nan_ok.append(True)
-                    else:
-                        zero[slot] *= ratio
-                    thr = self.threshold[parent]
+                    feature = self.feature[parent]
+                    slot = player[feature]
+                    zero[slot] = zero.get(slot, 1.0) * ratio
+                    cond = bounds.setdefault(slot, {}).setdefault(
+                        feature, [-math.inf, math.inf, True]
+                    )
                     if went_left:
-                        high[slot] = min(high[slot], thr)
+                        cond[1] = min(cond[1], self.threshold[parent])
                     else:
-                        low[slot] = max(low[slot], thr)
-                    nan_ok[slot] = nan_ok[slot] and self._nan_right(parent) != went_left
-                path_feature.extend(slots)
-                path_zero.extend(zero)
-                path_low.extend(low)
-                path_high.extend(high)
-                path_nan_ok.extend(nan_ok)
-                path_ptr.append(len(path_feature))
+                        cond[0] = max(cond[0], self.threshold[parent])
+                    cond[2] = cond[2] and self._nan_right(parent) != went_left
+                for slot, ratio in zero.items():
+                    path_player.append(slot)
+                    path_zero.append(ratio)
+                    for feature, (low, high, nan_ok) in bounds[slot].items():
+                        cond_feature.append(feature)
+                        cond_low.append(low)
+                        cond_high.append(high)
+                        cond_nan_ok.append(nan_ok)
+                    cond_ptr.append(len(cond_feature))
+                path_ptr.append(len(path_player))
                 path_value.append(self.value[node])
-                base += self.value[node] * (math.prod(zero) if taken else 1.0)
-        width = max(1, max((b - a for a, b in itertools.pairwise(path_ptr)), default=1))
-        quad = _quadrature_tables(path_ptr, path_zero, width)
+                base += self.value[node] * (math.prod(zero.values()) if taken else 1.0)
+        # paths of one length side by side: the loops' trip counts then repeat from one
+        # path to the next (the CPU predicts them) and the sum is the same
+        order = np.argsort(np.diff(np.asarray(path_ptr)), kind="stable")
+        slots, ptr = _gather(np.asarray(path_ptr, dtype=np.int64), order)
+        conds, cptr = _gather(np.asarray(cond_ptr, dtype=np.int64), slots)
+        width = max(1, int(np.diff(ptr).max(initial=1)))
         return Forest(
             n_features=n_features,
             roots=np.asarray(self.roots, dtype=np.int32),
@@ -369,16 +394,19 @@ class _Builder:
             value=np.asarray(self.value, dtype=np.float64),
             float32_inputs=float32_inputs,
             base_value=base,
-            path_value=np.asarray(path_value, dtype=np.float64),
-            path_ptr=np.asarray(path_ptr, dtype=np.int32),
-            path_work=_path_work(path_ptr),
-            path_feature=np.asarray(path_feature, dtype=np.int32),
-            path_zero=np.asarray(path_zero, dtype=np.float64),
-            path_low=np.asarray(path_low, dtype=np.float64),
-            path_high=np.asarray(path_high, dtype=np.float64),
-            path_nan_ok=np.asarray(path_nan_ok, dtype=np.bool_),
+            n_players=n_players,
+            path_value=np.asarray(path_value, dtype=np.float64)[order],
+            path_ptr=ptr.astype(np.int32),
+            path_work=_path_work(ptr.tolist()),
+            path_player=np.asarray(path_player, dtype=np.int32)[slots],
+            path_zero=np.asarray(path_zero, dtype=np.float64)[slots],
+            cond_ptr=cptr.astype(np.int32),
+            cond_feature=np.asarray(cond_feature, dtype=np.int32)[conds],
+            cond_low=np.asarray(cond_low, dtype=np.float64)[conds],
+            cond_high=np.asarray(cond_high, dtype=np.float64)[conds],
+            cond_nan_ok=np.asarray(cond_nan_ok, dtype=np.bool_)[conds],
             **self._layout(),
-            **quad,
+            **_quadrature_tables(width),
             masks=leafmasks.build(
                 n_features=n_features,
                 roots=self.roots,
@@ -459,20 +487,28 @@ class _Builder:
         }
 
 
+def _gather(ptr: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Blocks ``ptr[i]:ptr[i + 1]`` taken in ``order``: the element indices and new ptr."""
+    lengths = np.diff(ptr)[order]
+    new_ptr = np.concatenate([[0], np.cumsum(lengths)])
+    index = np.repeat(ptr[:-1][order] - new_ptr[:-1], lengths) + np.arange(new_ptr[-1])
+    return index, new_ptr
+
+
 def _path_work(path_ptr: list[int]) -> np.ndarray:
     lengths = np.diff(np.asarray(path_ptr, dtype=np.int64))
     work = lengths * np.maximum(1, (lengths + 1) // 2) + 1
     return np.concatenate([[0], np.cumsum(work)])
 
 
-def _quadrature_tables(
-    path_ptr: list[int], path_zero: list[float], width: int
-) -> dict[str, np.ndarray]:
-    """Per path feature and quadrature node: ``t + z (1 - t)`` and its inverse.
+def _quadrature_tables(width: int) -> dict[str, np.ndarray]:
+    """Gauss-Legendre nodes on [0, 1] for each path length d, and ``(1 - t)^e``.
 
     The Shapley weight ``s! (d-s-1)! / d!`` is the Beta integral of ``t^s (1-t)^(d-s-1)``,
     so a path's weighted sum over coalitions is the integral over [0, 1] of a polynomial
-    of degree d - 1, which Gauss-Legendre with ceil(d/2) nodes computes exactly.
+    of degree d - 1, which Gauss-Legendre with ceil(d/2) nodes computes exactly.  The
+    per-feature factors ``t + z (1 - t)`` are formed in the loop: a table of them per path
+    was larger than the trees and reading it cost more than the arithmetic.
     """
     nodes = max(1, math.ceil(width / 2))
     weight = np.zeros((width + 1, nodes))
@@ -486,39 +522,25 @@ def _quadrature_tables(
         weight[d, :k] = w / 2.0
         for e in range(width + 1):
             power[d, :k, e] = (1.0 - t) ** e
-    ptr = [0]
-    factor: list[float] = []
-    for start, stop in itertools.pairwise(path_ptr):
-        d = stop - start
-        k = max(1, math.ceil(d / 2))
-        for z in path_zero[start:stop]:
-            t = points[d, :k] if d else np.zeros(k)
-            factor.extend((t + z * (1.0 - t)).tolist())
-        ptr.append(len(factor))
-    factors = np.asarray(factor, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        inverse = np.where(factors > 0, 1.0 / np.where(factors > 0, factors, 1.0), 0.0)
-    return {
-        "quad_ptr": np.asarray(ptr, dtype=np.int32),
-        "quad_factor": factors,
-        "quad_inverse": inverse,
-        "quad_weight": weight,
-        "quad_power": power,
-    }
+    return {"quad_point": points, "quad_weight": weight, "quad_power": power}
 
 
 _LGB_MISSING: Final = {"None": NONE_MISSING, "Zero": ZERO_MISSING, "NaN": NAN_MISSING}
 
 
-def from_lightgbm(booster: Any) -> Forest:
-    """A LightGBM regression booster (numerical splits only, one output) as a Forest."""
+def from_lightgbm(booster: Any, players: Sequence[int] | None = None) -> Forest:
+    """A LightGBM regression booster (numerical splits only, one output) as a Forest.
+
+    ``players`` (one index per feature) groups features whose TreeSHAP value is wanted as
+    one: each group is one player of the Shapley game, not the sum of its features'
+    values (see ``Forest.shap``)."""
     dump = booster.dump_model()
     if dump.get("num_tree_per_iteration", 1) != 1:
         raise ValueError("only single-output LightGBM models can be flattened")
     builder = _Builder()
     for tree in dump["tree_info"]:
         builder.roots.append(_lgb_node(builder, tree["tree_structure"]))
-    return builder.build(int(dump["max_feature_idx"]) + 1, float32_inputs=False)
+    return builder.build(int(dump["max_feature_idx"]) + 1, float32_inputs=False, players=players)
 
 
 def _lgb_node(builder: _Builder, root: dict[str, Any]) -> int:
@@ -552,7 +574,7 @@ def _lgb_node(builder: _Builder, root: dict[str, Any]) -> int:
     return top
 
 
-def from_sklearn_tree(tree_model: Any) -> Forest:
+def from_sklearn_tree(tree_model: Any, players: Sequence[int] | None = None) -> Forest:
     """A fitted scikit-learn ``DecisionTreeRegressor`` (single output) as a Forest."""
     tree = tree_model.tree_
     if tree.n_outputs != 1:
@@ -574,15 +596,15 @@ def from_sklearn_tree(tree_model: Any) -> Forest:
             builder.left[offset + i] = offset + int(tree.children_left[i])
             builder.right[offset + i] = offset + int(tree.children_right[i])
     builder.roots.append(offset)
-    return builder.build(int(tree_model.n_features_in_), float32_inputs=True)
+    return builder.build(int(tree_model.n_features_in_), float32_inputs=True, players=players)
 
 
-def from_regressor(regressor: Any) -> Forest:
+def from_regressor(regressor: Any, players: Sequence[int] | None = None) -> Forest:
     """Whichever regressor homeval trains (LightGBM or a decision tree)."""
     if hasattr(regressor, "booster_"):
-        return from_lightgbm(regressor.booster_)
+        return from_lightgbm(regressor.booster_, players)
     if hasattr(regressor, "tree_"):
-        return from_sklearn_tree(regressor)
+        return from_sklearn_tree(regressor, players)
     raise ValueError(f"no fast path for {type(regressor).__name__}")
 
 
@@ -657,71 +679,118 @@ def _shap(  # type: ignore[no-untyped-def]
     rows,
     first_path,
     stop_path,
+    n_players,
     path_value,
     path_ptr,
-    path_feature,
+    path_player,
     path_zero,
-    path_low,
-    path_high,
-    path_nan_ok,
-    quad_ptr,
-    quad_factor,
-    quad_inverse,
+    cond_ptr,
+    cond_feature,
+    cond_low,
+    cond_high,
+    cond_nan_ok,
+    quad_point,
     quad_weight,
     quad_power,
 ):
-    n, n_features = rows.shape
-    width = quad_weight.shape[0]
-    n_nodes = quad_weight.shape[1]
-    out = np.zeros((n, n_features))
-    one = np.zeros(width, dtype=np.bool_)
-    prod = np.zeros(n_nodes)
-    for i in range(n):
-        for p in range(first_path, stop_path):
-            start = path_ptr[p]
-            d = path_ptr[p + 1] - start
-            if d == 0:
-                continue
-            k = (d + 1) // 2
-            q0 = quad_ptr[p]
-            for j in range(d):
-                x = rows[i, path_feature[start + j]]
-                if math.isnan(x):
-                    one[j] = path_nan_ok[start + j]
-                else:
-                    one[j] = path_low[start + j] < x <= path_high[start + j]
-            # prod_q = prod over followed features of (t_q + z_j (1 - t_q))
-            for q in range(k):
-                prod[q] = 1.0
-            m = 0
-            scale = 1.0
-            for j in range(d):
-                if one[j]:
-                    m += 1
-                    base = q0 + j * k
-                    for q in range(k):
-                        prod[q] *= quad_factor[base + q]
-                else:
-                    scale *= path_zero[start + j]
-            v = path_value[p] * scale
-            if m < d:
-                # a feature the row does not follow gets (0 - z) * (scale / z) * integral
-                missed = 0.0
-                for q in range(k):
-                    missed += quad_weight[d, q] * quad_power[d, q, d - 1 - m] * prod[q]
-                missed *= -v
-            else:
-                missed = 0.0
-            for q in range(k):
-                prod[q] *= quad_weight[d, q] * quad_power[d, q, d - m]
-            for j in range(d):
-                f = path_feature[start + j]
-                if not one[j]:
-                    out[i, f] += missed
-                    continue
-                base = q0 + j * k
-                acc = 0.0
-                for q in range(k):
-                    acc += prod[q] * quad_inverse[base + q]
-                out[i, f] += v * (1.0 - path_zero[start + j]) * acc
+    out = np.zeros((rows.shape[0], n_players))
+    s0 = path_ptr[first_path]
+    s1 = path_ptr[stop_path]
+    held = np.empty(cond_ptr[s1] - cond_ptr[s0], dtype=np.bool_)
+    one = np.empty(s1 - s0)
+    prod = np.zeros(quad_weight.shape[1])
+    for i in range(rows.shape[0]):
+        _follows(
+            rows[i], s0, s1, cond_ptr, cond_feature, cond_low, cond_high, cond_nan_ok, held, one
+        )
+        _path_sums(
+            out[i],
+            one,
+            first_path,
+            stop_path,
+            path_value,
+            path_ptr,
+            path_player,
+            path_zero,
+            quad_point,
+            quad_weight,
+            quad_power,
+            prod,
+        )
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _follows(  # type: ignore[no-untyped-def]
+    row, s0, s1, cond_ptr, cond_feature, cond_low, cond_high, cond_nan_ok, held, one
+):
+    """``one[s - s0]`` = 1.0 if the row follows path player s's splits, else 0.0.
+
+    Every condition first, in one branch-free pass (it vectorises), then an AND per player;
+    testing conditions path by path with branches cost twice the Shapley sums."""
+    c0 = cond_ptr[s0]
+    for c in range(c0, cond_ptr[s1]):
+        x = row[cond_feature[c]]
+        held[c - c0] = ((cond_low[c] < x) & (x <= cond_high[c])) | ((x != x) & cond_nan_ok[c])
+    for s in range(s0, s1):
+        follows = held[cond_ptr[s] - c0]
+        for c in range(cond_ptr[s] + 1, cond_ptr[s + 1]):
+            follows &= held[c - c0]
+        one[s - s0] = 1.0 if follows else 0.0
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _path_sums(  # type: ignore[no-untyped-def]
+    out,
+    one,
+    first_path,
+    stop_path,
+    path_value,
+    path_ptr,
+    path_player,
+    path_zero,
+    quad_point,
+    quad_weight,
+    quad_power,
+    prod,
+):
+    """Add each path's Shapley values to ``out`` (one row), given which players it follows.
+
+    For a path of d players, m of them followed, each followed player j gets
+    ``v (1 - z_j) ∫ prod_{i followed, i != j} (t + z_i (1 - t)) (1 - t)^(d-m) dt`` and
+    each other player ``-v ∫ prod_{i followed} (t + z_i (1 - t)) (1 - t)^(d-1-m) dt``,
+    where v is the leaf value times the zero fractions of the players not followed.  The
+    arithmetic is branch-free (``o`` is 0.0 or 1.0), so the CPU need not guess which
+    players a row follows.  Fast math is safe here: no value is NaN or infinite (the
+    conditions, which meet NaN and ±inf, are tested in ``_follows``)."""
+    s0 = path_ptr[first_path]
+    for p in range(first_path, stop_path):
+        start = path_ptr[p]
+        d = path_ptr[p + 1] - start
+        k = (d + 1) // 2
+        for q in range(k):
+            prod[q] = 1.0
+        m = 0
+        scale = 1.0
+        for j in range(d):
+            z = path_zero[start + j]
+            o = one[start + j - s0]
+            m += int(o)
+            scale *= 1.0 + (1.0 - o) * (z - 1.0)
+            for q in range(k):
+                prod[q] *= 1.0 + o * (z - 1.0) * (1.0 - quad_point[d, q])
+        v = path_value[p] * scale
+        missed = 0.0
+        if m < d:
+            for q in range(k):
+                missed += quad_weight[d, q] * quad_power[d, q, d - 1 - m] * prod[q]
+            missed *= -v
+        for q in range(k):
+            prod[q] *= quad_weight[d, q] * quad_power[d, q, d - m]
+        for j in range(d):
+            z = path_zero[start + j]
+            o = one[start + j - s0]
+            acc = 0.0
+            for q in range(k):
+                acc += prod[q] / (1.0 + o * (z - 1.0) * (1.0 - quad_point[d, q]))
+            out[path_player[start + j]] += o * v * (1.0 - z) * acc + (1.0 - o) * missed

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from homeval import fasttrees
-from homeval.explain import explain_rows
+from homeval.explain import FEATURE_PLAYER, by_player, explain_rows
 from homeval.features import FEATURES, LAND_COLUMN, novelty
 from homeval.listing_batch import ListingBatch, Listings
 from homeval.modeling import segment_names
@@ -121,7 +121,12 @@ class Pricer:
         return self.model.interval.coverage if self.model.interval else None
 
     def explain(self, listings: Listings) -> list[dict[str, Any]]:
-        """Exact TreeSHAP per field (log scale) with base value and price per listing."""
+        """Exact TreeSHAP per field (log scale) with base value and price per listing.
+
+        The compiled trees value ``explain.PLAYERS`` as the players; a model without them
+        (a split the compiled trees cannot take) falls back to LightGBM's per-feature
+        values summed per player, which add up to the same price but share a player's
+        interactions among its features differently."""
         features = self.encode(listings)
         if self.forest is not None:
             contributions = self.forest.shap(features, self.threads)
@@ -129,7 +134,7 @@ class Pricer:
             log_prices = self.forest.predict(features, self.threads)
         elif self.kind == "lightgbm":
             raw = self.model.parts.booster.predict(features, num_threads=1, pred_contrib=True)
-            contributions, base = raw[:, :-1], float(raw[0, -1])
+            contributions, base = by_player(raw[:, :-1]), float(raw[0, -1])
             log_prices = raw.sum(axis=1)
         else:
             raise ExplainUnavailableError(f"no TreeSHAP for a {self.kind} model without fast trees")
@@ -171,7 +176,9 @@ def probe_records(model: PriceModel, limit: int = 40) -> list[dict[str, Any]]:
 def build_pricer(model: PriceModel, threads: int = 1) -> Pricer:
     """Flatten the trees, check them against the library, compile the loops."""
     try:
-        forest: fasttrees.Forest | None = fasttrees.from_regressor(model.parts.regressor)
+        forest: fasttrees.Forest | None = fasttrees.from_regressor(
+            model.parts.regressor, players=FEATURE_PLAYER
+        )
     except ValueError as exc:
         log.warning("model %s: no compiled trees (%s); using the library", model.version, exc)
         return Pricer(model=model, forest=None, threads=threads)

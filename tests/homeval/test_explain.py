@@ -1,4 +1,5 @@
-"""Summing SHAP back to fields: nothing lost, shared features split equally."""
+"""Valuing fields, not features: every feature belongs to one player, shared players split
+equally, and an explanation adds up."""
 
 from __future__ import annotations
 
@@ -7,22 +8,49 @@ import math
 import numpy as np
 import pytest
 
-from homeval.explain import EXPLAINED_FIELDS, explain_rows, field_matrix
+from homeval.explain import (
+    EXPLAINED_FIELDS,
+    FEATURE_PLAYER,
+    PLAYERS,
+    by_player,
+    explain_rows,
+    field_matrix,
+)
 from homeval.features import FEATURE_FIELDS, FEATURES
 
 
-def test_every_feature_lands_whole_on_its_fields() -> None:
+def test_features_of_the_same_fields_play_as_one() -> None:
+    assert len(FEATURE_PLAYER) == len(FEATURES)
+    for feature, player in zip(FEATURES, FEATURE_PLAYER, strict=True):
+        assert PLAYERS[player] == FEATURE_FIELDS[feature]
+    zip_features = [f for f in FEATURES if FEATURE_FIELDS[f] == ("zip_code",)]
+    assert len(zip_features) > 10, "the ZIP's coordinates and neighbour levels"
+    assert len({FEATURE_PLAYER[FEATURES.index(f)] for f in zip_features}) == 1
+    assert len(PLAYERS) < len(FEATURES) / 2
+
+
+def test_every_player_lands_whole_on_its_fields() -> None:
     matrix = field_matrix()
     np.testing.assert_allclose(matrix.sum(axis=1), 1.0)
-    missing = FEATURES.index("missing_count")
+    missing = PLAYERS.index(FEATURE_FIELDS["missing_count"])
     for field in FEATURE_FIELDS["missing_count"]:
         assert matrix[missing, EXPLAINED_FIELDS.index(field)] == pytest.approx(0.25)
     assert "street" not in EXPLAINED_FIELDS
 
 
+def test_feature_values_sum_per_player() -> None:
+    values = np.arange(len(FEATURES), dtype=float)[None, :]
+    summed = by_player(values)
+    assert summed.shape == (1, len(PLAYERS))
+    assert summed.sum() == pytest.approx(values.sum())
+    zip_player = PLAYERS.index(("zip_code",))
+    expected = sum(i for i, p in enumerate(FEATURE_PLAYER) if p == zip_player)
+    assert summed[0, zip_player] == pytest.approx(expected)
+
+
 def test_an_explanation_adds_up_in_logs_and_multiplies_in_dollars() -> None:
     rng = np.random.default_rng(0)
-    shap = rng.normal(0, 0.2, size=(3, len(FEATURES)))
+    shap = rng.normal(0, 0.2, size=(3, len(PLAYERS)))
     base = 12.0
     logs = base + shap.sum(axis=1)
     for item, log_price in zip(explain_rows(shap, base, logs), logs, strict=True):

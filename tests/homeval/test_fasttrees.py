@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +133,91 @@ def test_decision_tree_prices_and_shap_match_sklearn_and_the_shap_package(
         regressor.predict(with_missing),
         atol=1e-9,
     )
+
+
+def _expected_given(tree: dict[str, object], row: np.ndarray, known: set[int]) -> float:
+    """Path-dependent expectation of one LightGBM tree when only the ``known`` features of
+    ``row`` are given: a known feature's split follows the row, another's averages both
+    sides by their training counts (the game TreeSHAP's values are the Shapley values of)."""
+    if "split_feature" not in tree:
+        return float(tree["leaf_value"])  # type: ignore[arg-type]
+    left, right = tree["left_child"], tree["right_child"]
+    feature = int(tree["split_feature"])  # type: ignore[call-overload]
+    if feature in known:
+        x = row[feature]
+        missing = tree["missing_type"]
+        if np.isnan(x) and missing == "None":
+            x = 0.0
+        if (np.isnan(x) and missing == "NaN") or (missing == "Zero" and (np.isnan(x) or x == 0)):
+            go_left = bool(tree["default_left"])
+        else:
+            go_left = bool(x <= tree["threshold"])  # type: ignore[operator]
+        return _expected_given(left if go_left else right, row, known)  # type: ignore[arg-type]
+    counts = [float(c.get("internal_count", c.get("leaf_count"))) for c in (left, right)]  # type: ignore[union-attr]
+    sides = [_expected_given(c, row, known) for c in (left, right)]  # type: ignore[arg-type]
+    return (counts[0] * sides[0] + counts[1] * sides[1]) / sum(counts)
+
+
+def _shapley_by_enumeration(booster, row: np.ndarray, players: list[int]) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Shapley values of the player game by summing over every coalition (the definition)."""
+    trees = [tree["tree_structure"] for tree in booster.dump_model()["tree_info"]]
+    n = max(players) + 1
+    worth = {}
+    for size in range(n + 1):
+        for coalition in itertools.combinations(range(n), size):
+            known = {f for f, p in enumerate(players) if p in coalition}
+            worth[coalition] = sum(_expected_given(tree, row, known) for tree in trees)
+    out = np.zeros(n)
+    for j in range(n):
+        others = [p for p in range(n) if p != j]
+        for size in range(n):
+            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            for coalition in itertools.combinations(others, size):
+                with_j = tuple(sorted((*coalition, j)))
+                out[j] += weight * (worth[with_j] - worth[coalition])
+    return out
+
+
+def test_the_oracle_is_lightgbms_treeshap_when_each_feature_plays_alone(
+    listings: pd.DataFrame, matrix: np.ndarray
+) -> None:
+    import lightgbm as lgb
+
+    small = matrix[:, :5]
+    booster = lgb.train(
+        {"objective": "regression", "verbose": -1, "num_leaves": 7, "min_data_in_leaf": 5},
+        lgb.Dataset(small, np.log(listings["price"].to_numpy()[: len(small)])),
+        num_boost_round=4,
+    )
+    contrib = booster.predict(small[:6], pred_contrib=True)[:, :-1]
+    for row, expected in zip(small[:6], contrib, strict=True):
+        np.testing.assert_allclose(_shapley_by_enumeration(booster, row, list(range(5))), expected)
+
+
+def test_grouped_players_get_the_shapley_values_of_the_group_game(
+    listings: pd.DataFrame, matrix: np.ndarray
+) -> None:
+    booster = model_parts(small_model(listings, num_leaves=15, n_estimators=12)).booster
+    players = [i % 5 for i in range(matrix.shape[1])]  # every player splits on many features
+    forest = fasttrees.from_lightgbm(booster, players)
+    assert forest.n_players == 5
+    rows = matrix[:8]
+    assert np.isnan(rows).any(), "missing values must be followed by the group's conditions"
+    got = forest.shap(rows)
+    for row, values in zip(rows, got, strict=True):
+        np.testing.assert_allclose(
+            values, _shapley_by_enumeration(booster, row, players), atol=1e-9
+        )
+    np.testing.assert_allclose(forest.shap(rows, threads=2), got, atol=1e-12)
+    np.testing.assert_allclose(
+        got.sum(axis=1) + forest.base_value, booster.predict(rows, num_threads=1), atol=1e-9
+    )
+    # not the features' values summed: the group's members share their interactions
+    summed = fasttrees.from_lightgbm(booster).shap(rows) @ np.eye(5)[players]
+    assert not np.allclose(got, summed, atol=1e-6)
+
+
+def test_players_must_cover_every_feature(listings: pd.DataFrame) -> None:
+    booster = model_parts(small_model(listings, n_estimators=2)).booster
+    with pytest.raises(ValueError, match="players"):
+        fasttrees.from_lightgbm(booster, [0, 1])
