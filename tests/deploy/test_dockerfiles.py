@@ -151,3 +151,67 @@ def test_the_build_context_leaves_out_local_state_and_keeps_every_copy_source() 
         left_out = [s for s in sources if ignored(s, patterns)]
         assert not left_out, f"{dockerfile} copies what .dockerignore leaves out: {left_out}"
     assert ignored("homeval/", ["homeval"])  # the check itself can fail
+
+
+def passwd_problems(text: str) -> list[str]:
+    """An image that runs as uid 1000 gives that uid a passwd entry before USER (without
+    one, ``getpwuid`` fails: MLflow warns and drops the run's user tag)."""
+    steps = final_stage(text)
+    users = [i for i, (word, who) in enumerate(steps) if word == "USER" and who.startswith("1000")]
+    if not users:
+        return []
+    added = [
+        i
+        for i, (word, args) in enumerate(steps)
+        if word == "RUN" and re.search(r"useradd\b[^&;]*--uid 1000\b", args)
+    ]
+    if not added or added[0] > users[0]:
+        return ["uid 1000 has no passwd entry (useradd --uid 1000) before USER 1000"]
+    return []
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES)
+def test_the_runtime_user_has_a_passwd_entry(dockerfile: str) -> None:
+    assert not passwd_problems((REPO / dockerfile).read_text()), dockerfile
+
+
+def test_the_passwd_check_catches_a_nameless_user() -> None:
+    bad = "FROM python:3.11-slim\nUSER 1000:1000\n"
+    assert passwd_problems(bad)
+    good = bad.replace("USER", "RUN useradd --uid 1000 --no-create-home app\nUSER")
+    assert not passwd_problems(good)
+
+
+def base_image_problems(text: str) -> list[str]:
+    """Every base image (a FROM that is not an earlier stage) is named by a build argument
+    with a default, so a mirror or an offline stand-in can be given with --build-arg."""
+    steps = instructions(text)
+    args = {}
+    stages = set()
+    problems = []
+    for word, rest in steps:
+        if word == "ARG":
+            name, _, default = rest.partition("=")
+            args[name.strip()] = default.strip()
+        elif word == "FROM":
+            image, *alias = rest.split()
+            if alias and alias[0].upper() == "AS":
+                stages.add(alias[1])
+            if image in stages:
+                continue
+            match = re.fullmatch(r"\$\{?(\w+)\}?", image)
+            if match is None or not args.get(match.group(1)):
+                problems.append(f"FROM {image}: not a build argument with a default")
+    return problems
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES)
+def test_every_base_image_is_a_build_argument(dockerfile: str) -> None:
+    assert not base_image_problems((REPO / dockerfile).read_text()), dockerfile
+
+
+def test_the_base_image_check_catches_a_fixed_base() -> None:
+    assert base_image_problems("FROM python:3.11-slim\n")
+    assert base_image_problems("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n")  # no default
+    good = "ARG BASE_IMAGE=python:3.11-slim\nFROM ${BASE_IMAGE} AS build\nFROM build\n"
+    assert not base_image_problems(good)
