@@ -7,6 +7,7 @@ import sys
 from pydantic import ValidationError
 
 from datasource.app import serve
+from homeval.ports import PortInUseError, ensure_free
 from homeval.schema import SchemaError
 from homeval.settings import Settings
 
@@ -17,6 +18,11 @@ def main() -> int:
     except ValidationError as exc:
         print(f"error: invalid settings: {exc}", file=sys.stderr)
         return 2
+    try:
+        ensure_free(settings.datasource_host, settings.datasource_port, "HOMEVAL_DATASOURCE_PORT")
+    except PortInUseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     try:
         serve(settings)
     except (OSError, SchemaError, ValueError) as exc:

@@ -26,6 +26,8 @@ from typing import IO, Any
 
 import httpx
 
+from homeval.ports import PortInUseError, ensure_free
+
 log = logging.getLogger("homeval.launcher")
 
 _PR_SET_PDEATHSIG = 1
@@ -45,6 +47,11 @@ class Service:
     ready_url: str | None = None
     ready_timeout_s: float = 60.0
     cwd: Path | None = None
+    port: tuple[str, int] | None = None
+    """(host, port) it binds: checked free before it starts, so another process answering
+    there is never taken for this service being ready."""
+    port_setting: str = ""
+    """The setting that moves ``port``, named when it is taken."""
 
 
 @dataclass
@@ -65,6 +72,16 @@ def url_answers(url: str, timeout_s: float = 1.0) -> bool:
         return httpx.get(url, timeout=timeout_s).status_code < 500
     except httpx.HTTPError:
         return False
+
+
+def check_port(service: Service) -> None:
+    """LaunchError naming the port and its holder when ``service``'s port is taken."""
+    if service.port is None:
+        return
+    try:
+        ensure_free(*service.port, service.port_setting or "its settings")
+    except PortInUseError as exc:
+        raise LaunchError(f"{service.name} cannot start: {exc}") from None
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -105,6 +122,7 @@ class Supervisor:
         """Start a service in its own process group; output goes to <log_dir>/<name>.log."""
         if service.name in self.services:
             raise LaunchError(f"service {service.name!r} is already started")
+        check_port(service)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{service.name}.log"
         log_file = log_path.open("ab")

@@ -47,6 +47,8 @@ def feed_service(settings: Settings, ready_timeout_s: float) -> Service:
         },
         ready_url=f"{settings.feed_url.rstrip('/')}/health",
         ready_timeout_s=ready_timeout_s,
+        port=(parts.hostname or "127.0.0.1", parts.port or 80),
+        port_setting="HOMEVAL_FEED_URL",
     )
 
 
@@ -69,6 +71,8 @@ def mlflow_service(settings: Settings, ready_timeout_s: float) -> Service | None
         env={"MLFLOW_DISABLE_TELEMETRY": "true"},
         ready_url=f"{mlflow_ui_url(settings)}/health",
         ready_timeout_s=max(ready_timeout_s, 120.0),
+        port=(settings.predictor_host, settings.mlflow_ui_port),
+        port_setting="HOMEVAL_MLFLOW_UI_PORT",
     )
 
 
@@ -78,6 +82,8 @@ def predictor_service(settings: Settings, ready_timeout_s: float) -> Service:
         command=[*HOMEVAL, "serve"],
         ready_url=f"{settings.predictor_url.rstrip('/')}/v1/models/{settings.model_name}",
         ready_timeout_s=max(ready_timeout_s, 120.0),
+        port=(settings.predictor_host, settings.predictor_port),
+        port_setting="HOMEVAL_PREDICTOR_PORT",
     )
 
 
@@ -92,6 +98,8 @@ def ui_service(settings: Settings, ready_timeout_s: float) -> Service:
         env={"GRADIO_ANALYTICS_ENABLED": "False"},
         ready_url=f"{ui_url(settings)}/healthz",
         ready_timeout_s=max(ready_timeout_s, 120.0),
+        port=(settings.ui_host, settings.ui_port),
+        port_setting="HOMEVAL_UI_PORT",
     )
 
 

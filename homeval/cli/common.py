@@ -19,6 +19,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def refuse_taken_port(host: str, port: int, setting: str) -> None:
+    """Exit 1 with one line naming the port and its holder when a server cannot bind it."""
+    from homeval.ports import PortInUseError, ensure_free
+
+    try:
+        ensure_free(host, port, setting)
+    except PortInUseError as exc:
+        fail(str(exc), code=1)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment (command-line ``overrides`` win), or a clear exit 2
     naming the bad variable."""

@@ -17,7 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from homeval.cli.common import console, err_console, fail, load_settings
+from homeval.cli.common import console, err_console, fail, load_settings, refuse_taken_port
 
 if TYPE_CHECKING:
     from homeval.collect import BatchOutcome, CollectSummary
@@ -239,6 +239,9 @@ def serve(
     source = settings.datasource_csv
     if source is not None and not source.is_file():
         fail(f"--csv / HOMEVAL_DATASOURCE_CSV: no such file {source}")
+    refuse_taken_port(
+        settings.datasource_host, settings.datasource_port, "--port or HOMEVAL_DATASOURCE_PORT"
+    )
     try:
         serve_feed(settings)
     except (SchemaError, ValueError) as exc:

@@ -7,7 +7,7 @@ import os
 
 import typer
 
-from homeval.cli.common import fail, load_settings
+from homeval.cli.common import fail, load_settings, refuse_taken_port
 
 
 def serve(
@@ -25,6 +25,7 @@ def serve(
         if value is not None:
             os.environ[f"HOMEVAL_PREDICTOR_{name}"] = str(value)
     settings = load_settings()
+    refuse_taken_port(settings.predictor_host, settings.predictor_port, "HOMEVAL_PREDICTOR_PORT")
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -8,7 +8,7 @@ import os
 import sqlalchemy as sa
 import typer
 
-from homeval.cli.common import console, fail, load_settings
+from homeval.cli.common import console, fail, load_settings, refuse_taken_port
 
 
 def ui(
@@ -30,6 +30,7 @@ def ui(
         if not predictor_url.startswith(("http://", "https://")):
             fail(f"--predictor-url must start with http:// or https://, got {predictor_url!r}")
         settings.predictor_url = predictor_url
+    refuse_taken_port(settings.ui_host, settings.ui_port, "--port or HOMEVAL_UI_PORT")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

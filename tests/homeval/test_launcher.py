@@ -124,3 +124,27 @@ def test_tail_reads_the_last_lines(tmp_path: Path) -> None:
     log.write_text("\n".join(f"line {i}" for i in range(100)))
     assert tail(log, 3) == "line 97\nline 98\nline 99"
     assert tail(tmp_path / "absent.log") == ""
+
+
+def test_a_service_whose_port_is_taken_is_refused_before_it_starts(tmp_path: Path) -> None:
+    port = free_port()
+    with Supervisor(tmp_path / "logs") as other:  # another instance serving there
+        holder = other.start_ready(
+            Service("web", http_server(port), ready_url=f"http://127.0.0.1:{port}/")
+        )
+        service = Service(
+            "predictor",
+            http_server(port),
+            ready_url=f"http://127.0.0.1:{port}/",  # answers, but not ours
+            port=("127.0.0.1", port),
+            port_setting="HOMEVAL_PREDICTOR_PORT",
+        )
+        supervisor = Supervisor(tmp_path / "mine")
+        with pytest.raises(LaunchError) as caught:
+            supervisor.start_ready(service)
+        assert supervisor.pids() == {}, "nothing was started"
+        assert not (tmp_path / "mine").exists()
+    message = str(caught.value)
+    assert message.startswith(f"predictor cannot start: port {port} on 127.0.0.1 is already")
+    assert f"in use by pid {holder.pid} (" in message
+    assert "HOMEVAL_PREDICTOR_PORT" in message
