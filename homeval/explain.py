@@ -5,16 +5,22 @@ The model works on log price, so contributions add up on the log scale:
 ``log(price) = base_value + sum(contributions)``.  In dollars that is a product:
 ``price = base_price * prod(factors)`` with ``factor = exp(contribution)`` — a factor of
 1.25 on ``house_size`` means "the size makes this listing 25 % dearer than the average
-listing the model started from".  ``dollars`` gives one reading of each factor as an
-amount: what the price would lose without that field's factor alone,
-``price * (1 - 1 / factor)`` (these amounts do not add up to the price; the factors
-multiply to it exactly).
+listing the model started from".
+
+``dollars`` is the one reading of the factors as amounts, used by the API, the web page's
+chart and the README alike: each field's share of ``price - base_price`` in proportion to
+its log contribution, ``dollars = contribution * L(price, base_price)`` with ``L`` the
+logarithmic mean ``(a - b) / (ln a - ln b)``.  The amounts add up exactly to
+``price - base_price``, do not depend on the order the fields are listed in (a waterfall
+that applies factors one after another gives each an amount that depends on what came
+before it), and keep each contribution's sign; it is the logarithmic-mean (LMDI)
+decomposition of index-number practice.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -62,6 +68,23 @@ def by_player(contributions: np.ndarray) -> np.ndarray:
 _FIELD_MATRIX: Final = field_matrix()
 
 
+def log_mean(a: float, b: float) -> float:
+    """The logarithmic mean of two positive numbers (``a`` when they are equal)."""
+    d = math.log(a) - math.log(b)
+    if abs(d) < 1e-9:
+        return b * (1.0 + d / 2.0)
+    return b * math.expm1(d) / d
+
+
+def dollar_effects(
+    contributions: Mapping[str, float], base_value: float, log_price: float
+) -> dict[str, float]:
+    """Each field's contribution (log scale) as dollars: they add up to the price minus
+    the base price, whatever their order (see the module docstring)."""
+    scale = log_mean(math.exp(log_price), math.exp(base_value))
+    return {name: value * scale for name, value in contributions.items()}
+
+
 def explain_rows(
     contributions: np.ndarray, base_value: float, log_prices: np.ndarray
 ) -> list[dict[str, Any]]:
@@ -79,7 +102,7 @@ def explain_rows(
                 "base_price": math.exp(base_value),
                 "contributions": contrib,
                 "factors": {name: math.exp(v) for name, v in contrib.items()},
-                "dollars": {name: price * (1.0 - math.exp(-v)) for name, v in contrib.items()},
+                "dollars": dollar_effects(contrib, base_value, float(log_price)),
             }
         )
     return out

@@ -1,11 +1,12 @@
 """SHAP contributions → a story in dollars: "a typical listing is $X; the ZIP adds $Y ...".
 
 The model works on log price, so each field's contribution multiplies the price by
-``exp(contribution)``.  People read dollars, so the effects are laid out as a waterfall:
-start at the typical price (the base value), apply the largest effects first, and each
-step's dollar change is what that factor did to the running price; the steps end exactly
-at the predicted price.  Small effects are pooled into one "other factors" step so the
-chart stays readable.
+``exp(contribution)``.  People read dollars, so the effects are laid out as a waterfall
+from the typical price (the base value) to the prediction, largest first; each step is
+the field's amount as ``explain.dollar_effects`` defines it — the same figure the
+predictor's ``:explain`` returns as ``dollars`` — and the steps end exactly at the
+predicted price.  Small effects are pooled into one "other factors" step so the chart
+stays readable.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from homeval.explain import dollar_effects
 from homeval.listing_input import FIELD_LABELS, describe_value
 from homeval.predictor_client import Explanation
 
@@ -60,10 +62,12 @@ def waterfall(explanation: Explanation, listing: Mapping[str, Any], *, top: int 
         shown.append(("other", sum(v for _, v in pooled)))
     effects: list[Effect] = []
     if explanation.log_space:
+        log_price = explanation.base_value + sum(explanation.contributions.values())
+        amounts = dollar_effects(dict(shown), explanation.base_value, log_price)
         running = math.exp(explanation.base_value)
         base = running
         for field, value in shown:
-            end = running * math.exp(value)
+            end = running + amounts[field]
             label = "Other factors" if field == "other" else _label(field, listing)
             effects.append(Effect(field, label, running, end, math.exp(value) - 1.0))
             running = end

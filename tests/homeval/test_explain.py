@@ -13,8 +13,10 @@ from homeval.explain import (
     FEATURE_PLAYER,
     PLAYERS,
     by_player,
+    dollar_effects,
     explain_rows,
     field_matrix,
+    log_mean,
 )
 from homeval.features import FEATURE_FIELDS, FEATURES
 
@@ -58,5 +60,22 @@ def test_an_explanation_adds_up_in_logs_and_multiplies_in_dollars() -> None:
         assert item["base_price"] * math.prod(item["factors"].values()) == pytest.approx(
             item["price"]
         )
-        for field, factor in item["factors"].items():
-            assert item["dollars"][field] == pytest.approx(item["price"] * (1 - 1 / factor))
+        # dollars: the price's distance from the base price, shared by log contribution
+        assert sum(item["dollars"].values()) == pytest.approx(item["price"] - item["base_price"])
+        for field, value in item["contributions"].items():
+            assert item["dollars"][field] * value >= 0, "an amount keeps its factor's sign"
+            assert item["dollars"][field] == pytest.approx(
+                value * (item["price"] - item["base_price"]) / (log_price - base)
+            )
+
+
+def test_dollars_do_not_depend_on_order_and_stay_finite_at_the_base_price() -> None:
+    forward = dollar_effects({"bed": 0.2, "zip_code": -0.3}, 12.0, 11.9)
+    backward = dollar_effects({"zip_code": -0.3, "bed": 0.2}, 12.0, 11.9)
+    assert forward == backward
+    # a price equal to the base price: the amounts still say what each field did
+    level = dollar_effects({"bed": 0.2, "zip_code": -0.2}, 12.0, 12.0)
+    assert level["bed"] == pytest.approx(0.2 * math.exp(12.0))
+    assert level["bed"] + level["zip_code"] == pytest.approx(0.0, abs=1e-6)
+    assert log_mean(2.0, 1.0) == pytest.approx(1.0 / math.log(2.0))
+    assert log_mean(3.0, 3.0) == pytest.approx(3.0)

@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from homeval.explain import dollar_effects
 from homeval.predictor_client import Explanation
 from homeval.price_explanation import money, signed_money, waterfall
 
@@ -27,6 +28,12 @@ def test_log_space_steps_multiply_from_the_typical_price_to_the_prediction() -> 
     assert fall.effects[2].dollars < 0
     for before, after in zip(fall.effects, fall.effects[1:], strict=False):
         assert after.start == pytest.approx(before.end)
+    # each step is the one dollar figure the predictor's :explain gives
+    amounts = dollar_effects(contributions, 12.0, 12.0 + sum(contributions.values()))
+    for effect in fall.effects[:-1]:
+        assert effect.dollars == pytest.approx(amounts[effect.field])
+    pooled = sum(v for k, v in amounts.items() if k in ("acre_lot", "status", "city"))
+    assert fall.effects[-1].dollars == pytest.approx(pooled)
 
 
 def test_dollar_space_steps_add_up() -> None:

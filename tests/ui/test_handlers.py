@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 from prometheus_client import REGISTRY
@@ -80,6 +81,15 @@ def test_a_listing_is_priced_explained_and_stored_as_a_user_row(services: Servic
     assert view.fall.price == pytest.approx(price, rel=1e-6)
     labels = [e.label for e in view.fall.effects]
     assert any(label.startswith("Living area (sq ft) = 1,800 sq ft") for label in labels)
+    # one dollar figure: each step of the chart is what :explain calls that field's dollars
+    answer = httpx.post(
+        f"{services.settings.predictor_url}/v1/models/house-price:explain",
+        json={"instances": [view.listing]},
+        timeout=30,
+    ).json()["explanations"][0]
+    for effect in view.fall.effects:
+        if effect.field != "other":
+            assert effect.dollars == pytest.approx(answer["dollars"][effect.field], rel=1e-9)
 
     # the feedback row: the listing, the prediction, the version; no sale price
     stored = recent_user_rows(services.store)
