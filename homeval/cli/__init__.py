@@ -11,8 +11,9 @@ from homeval.cli import data, db, up
 from homeval.cli import pipeline as pipeline_command
 from homeval.cli import serve as serve_command
 from homeval.cli import ui as ui_command
+from homeval.cli.common import command_group
 
-app = typer.Typer(
+app = command_group(
     name="homeval",
     help="homeval: predict US house prices from Realtor.com listings, end to end.",
     no_args_is_help=True,

@@ -13,6 +13,13 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def command_group(**options: Any) -> typer.Typer:
+    """A Typer app with plain help: Typer's rich help reads ``[setting]`` and
+    ``[default: HOMEVAL_…]`` as markup and drops them ("fetches at most ."), and prints
+    ``<bool>`` beside every flag, ``--help`` included."""
+    return typer.Typer(rich_markup_mode=None, **options)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Stop with a one-line error (exit 2 for bad input, as the CLI promises)."""
     err_console.print(f"[bold red]error:[/] {message}")

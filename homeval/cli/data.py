@@ -17,15 +17,22 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from homeval.cli.common import console, err_console, fail, load_settings, refuse_taken_port
+from homeval.cli.common import (
+    command_group,
+    console,
+    err_console,
+    fail,
+    load_settings,
+    refuse_taken_port,
+)
 
 if TYPE_CHECKING:
     from homeval.collect import BatchOutcome, CollectSummary
     from homeval.settings import Settings
     from homeval.store import Store
 
-app = typer.Typer(help="Listings in: synthetic rows, the feed, the store.")
-datasource_app = typer.Typer(help="The feed simulator (plays the Realtor feed).",
+app = command_group(help="Listings in: synthetic rows, the feed, the store.")
+datasource_app = command_group(help="The feed simulator (plays the Realtor feed).",
                              no_args_is_help=True)  # fmt: skip
 
 GENERATE_CHUNK = 250_000

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import typer
+from homeval.cli.common import command_group, console, fail, load_settings
 
-from homeval.cli.common import console, fail, load_settings
-
-app = typer.Typer(help="The store (rawdata, cleandata, trainlogs).", no_args_is_help=True)
+app = command_group(help="The store (rawdata, cleandata, trainlogs).", no_args_is_help=True)
 
 
 @app.command("init")

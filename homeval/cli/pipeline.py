@@ -16,15 +16,24 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from homeval.cli.common import console, err_console, fail, load_settings
+from homeval.cli.common import command_group, console, err_console, fail, load_settings
 
-app = typer.Typer(help="The KFP pipeline: compile, run locally, submit.", no_args_is_help=True)
+app = command_group(help="The KFP pipeline: compile, run locally, submit.", no_args_is_help=True)
 
-_BATCHES = typer.Option(None, min=1, help="Batches collect fetches at most [setting].")
-_MIN_ROWS = typer.Option(None, min=0, help="Gate: clean rows needed to train [setting].")
-_TEACHER = typer.Option(None, min=0.0, max=1.0, help="Gate: share of feed rows [setting].")
+_BATCHES = typer.Option(
+    None, min=1, help="Batches collect fetches at most [default: HOMEVAL_COLLECT_MAX_BATCHES]"
+)
+_MIN_ROWS = typer.Option(
+    None, min=0, help="Gate: clean rows needed to train [default: HOMEVAL_MIN_CLEAN_ROWS]"
+)
+_TEACHER = typer.Option(
+    None, min=0.0, max=1.0, help="Gate: share of feed rows [default: HOMEVAL_MIN_TEACHER_SHARE]"
+)
 _DRIFT = typer.Option(
-    None, min=0.0, max=1.0, help="Dataset drift at this share of drifted columns [setting]."
+    None,
+    min=0.0,
+    max=1.0,
+    help="Dataset drift at this share of drifted columns [default: HOMEVAL_DRIFT_SHARE_THRESHOLD]",
 )
 
 
@@ -43,8 +52,10 @@ def _arguments(
 
 @app.command("compile")
 def compile_command(
-    image: str = typer.Option(None, help="Component image [HOMEVAL_COMPONENT_IMAGE]."),
-    output: Path = typer.Option(None, help="Where to write [pipelines/house_price_pipeline.yaml]."),
+    image: str = typer.Option(None, help="Component image [default: HOMEVAL_COMPONENT_IMAGE]"),
+    output: Path = typer.Option(
+        None, help="Where to write [default: pipelines/house_price_pipeline.yaml]"
+    ),
 ) -> None:
     """Write the compiled pipeline (KFP IR YAML) that clusters run."""
     from pipelines.compile import PACKAGE, compile_pipeline
@@ -132,11 +143,13 @@ def _print_decisions(run_id: str, state: str, decisions: dict[str, Any]) -> None
 
 @app.command("submit")
 def submit_command(
-    host: str = typer.Option(None, help="KFP API, e.g. http://ml-pipeline-ui [HOMEVAL_KFP_HOST]."),
+    host: str = typer.Option(
+        None, help="KFP API, e.g. http://ml-pipeline-ui [default: HOMEVAL_KFP_HOST]"
+    ),
     wait: bool = typer.Option(False, "--wait", help="Wait for the run; exit 1 if it fails."),
-    package: Path = typer.Option(None, help="Compiled pipeline [the committed one]."),
+    package: Path = typer.Option(None, help="Compiled pipeline [default: the committed one]"),
     experiment: str = typer.Option("homeval", help="KFP experiment of the run."),
-    run_name: str = typer.Option(None, help="Name of the run [homeval <time>]."),
+    run_name: str = typer.Option(None, help="Name of the run [default: homeval <time>]"),
     timeout: float = typer.Option(3600.0, min=1.0, help="Seconds to wait with --wait."),
     poll: float = typer.Option(10.0, min=0.05, help="Seconds between state checks."),
     collect_max_batches: int = _BATCHES,

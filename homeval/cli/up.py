@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 def up(
     batches: Annotated[
         int | None,
-        typer.Option(min=1, help="Batches --data-only collects [HOMEVAL_COLLECT_MAX_BATCHES]"),
+        typer.Option(
+            min=1, help="Batches --data-only collects [default: HOMEVAL_COLLECT_MAX_BATCHES]"
+        ),
     ] = None,
     data_only: Annotated[
         bool, typer.Option("--data-only", help="Start the feed and collect; train nothing.")
@@ -36,7 +38,8 @@ def up(
     retrain_every: Annotated[
         float | None,
         typer.Option(
-            min=0, help="Seconds between pipeline runs, 0: none [HOMEVAL_UP_PIPELINE_INTERVAL_S]"
+            min=0,
+            help="Seconds between pipeline runs, 0: none [default: HOMEVAL_UP_PIPELINE_INTERVAL_S]",
         ),
     ] = None,
     ready_timeout: Annotated[
