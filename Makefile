@@ -18,13 +18,14 @@ AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.synced
 DAGS := pipelines/dags
 
-.PHONY: docs help install up test lint format typecheck unit system-deps clean airflow-env airflow-lock dag-test dag-run deploy-check bench-ingest bench-serving
+.PHONY: docs help install up test lint format typecheck unit system-deps reset clean airflow-env airflow-lock dag-test dag-run deploy-check bench-ingest bench-serving
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml uv.lock
 	@command -v $(UV) >/dev/null || scripts/install-uv.sh
+	@echo "installing the locked packages into $(VENV); after 'Installed N packages' uv compiles their bytecode, silently, for a minute or two"
 	$(UV) sync --frozen
 	@touch $@
 
@@ -93,6 +94,9 @@ test: install airflow-env system-deps lint typecheck  ## everything CI runs
 
 docs: install  ## regenerate the generated parts of the README (settings table)
 	$(PY) -m homeval.settings_table README.md
+
+reset:  ## delete the local platform's data (.homeval: store, registry, feed cursors, logs); keep the virtualenvs
+	rm -rf .homeval
 
 clean:  ## remove local state and virtualenvs
 	rm -rf .homeval $(VENV) $(AIRFLOW_VENV) .mypy_cache .ruff_cache .pytest_cache
