@@ -255,6 +255,7 @@ def test_probes_and_metrics(client: httpx.Client, registry: Registry, production
     client.post("/v1/models/house-price:predict", json={"instances": []})
     client.post("/v1/models/no-such-model:predict", json={"instances": rows})
     text = client.get("/metrics").text
+    assert "_created" not in text, "no *_created series doubling every metric"
     for name in (
         'request_preprocess_seconds_count{model_name="house-price"}',
         'request_predict_seconds_count{model_name="house-price"}',

@@ -36,6 +36,7 @@ def test_health_metrics_report_and_page_are_served(tmp_path: Path, run_ui: Any) 
         scraped = http.get("/metrics")
         assert scraped.status_code == 200
         assert scraped.headers["content-type"].startswith("text/plain")
+        assert "_created" not in scraped.text, "no *_created series doubling every metric"
         families = {f.name: f for f in text_string_to_metric_families(scraped.text)}
         for name, kind in CONTRACT.items():
             assert families[name].type == kind, name
