@@ -200,6 +200,7 @@ def run_collect(settings: Settings, batches: int, *, restart: bool) -> CollectSu
 
     store, where = open_store(settings)
     group, day = settings.feed_group, settings.feed_day
+    failure: str | None = None
     with _progress() as progress, FeedClient.from_settings(settings) as client:
         task = progress.add_task(f"collecting {group}/{day}", total=batches, note="")
         stored = {"rows": 0}
@@ -213,8 +214,14 @@ def run_collect(settings: Settings, batches: int, *, restart: bool) -> CollectSu
             summary = collect(store, client, group=group, day=day, max_batches=batches,
                               restart_when_exhausted=restart, progress=advance)  # fmt: skip
         except (FeedError, CollectError) as exc:
-            fail(str(exc), code=1)
-        progress.update(task, total=summary.batches or 1, completed=summary.batches or 1)
+            # the error is the last line: the bar goes, and the error is printed once the
+            # bar's display has stopped (it would otherwise draw itself again below it)
+            progress.update(task, visible=False)
+            failure = str(exc)
+        else:
+            progress.update(task, total=summary.batches or 1, completed=summary.batches or 1)
+    if failure is not None:
+        fail(failure, code=1)
     console.print(
         f"collected {summary.batches} batch(es) from {client.base_url} into {where}: "
         f"{summary.inserted:,} rows stored, {summary.rejected:,} rejected, "

@@ -139,6 +139,8 @@ def test_collect_with_the_feed_down_exits_1_saying_why(
     assert f"feed GET {url}/data" in output
     assert "connection failed" in output
     assert "Traceback" not in output
+    after = output[output.index("error:") :]
+    assert "collecting" not in after, "the progress bar must not be drawn below the error"
 
 
 @pytest.mark.parametrize(
