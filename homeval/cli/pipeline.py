@@ -167,6 +167,8 @@ def submit_command(
     host = host or settings.kfp_host
     if not host:
         fail("no KFP host: pass --host or set HOMEVAL_KFP_HOST")
+    if not host.startswith(("http://", "https://")):  # kfp would guess https and warn
+        fail(f"--host / HOMEVAL_KFP_HOST must start with http:// or https://, got {host!r}")
     package = package or PACKAGE
     try:
         package_parameters(package)
