@@ -98,8 +98,14 @@ class BatchHistogram(Collector):
 
 REQUESTS = Counter(
     "homeval_predictor_requests_total",
-    "Requests answered, by model, endpoint (predict, explain, infer) and HTTP code.",
+    "Requests answered, by model, endpoint (predict, explain, infer) and HTTP code; "
+    "not-ready answers are counted apart (homeval_predictor_not_ready_total).",
     ["model_name", "endpoint", "code"],
+)
+NOT_READY = Counter(
+    "homeval_predictor_not_ready_total",
+    "Requests answered 503 because no model was loaded yet (start, scale-up, rollout).",
+    ["model_name", "endpoint"],
 )
 REQUEST_SECONDS = Histogram(
     "homeval_predictor_request_seconds",
@@ -139,6 +145,13 @@ RELOADS = Counter(
 
 
 def record_error(model_name: str, endpoint: str, code: int, kind: str) -> None:
-    """One refused or failed request (the caller has made ``model_name`` a known name)."""
-    REQUESTS.labels(model_name, endpoint, str(code)).inc()
+    """One refused or failed request (the caller has made ``model_name`` a known name).
+
+    A predictor that is loading answers 503 on every rollout and scale-up: that is not a
+    server error, and counted as ``code="503"`` it would page whoever watches 5xx.  It is
+    counted apart, and its own alert waits longer than any start takes."""
     ERRORS.labels(model_name, kind).inc()
+    if kind == "not_ready":
+        NOT_READY.labels(model_name, endpoint).inc()
+        return
+    REQUESTS.labels(model_name, endpoint, str(code)).inc()

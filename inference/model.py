@@ -83,6 +83,8 @@ class HousePriceModel(Model):
             endpoint: metrics.REQUEST_SECONDS.labels(name, endpoint)
             for endpoint in ("predict", "explain", "infer")
         }
+        for endpoint in ("predict", "explain", "infer"):  # exported at 0 from the start
+            metrics.NOT_READY.labels(name, endpoint)
         self._price_hist = metrics.PREDICTED_PRICE.labels(name)
         self._rows: dict[str | None, Any] = {}
 

@@ -117,6 +117,7 @@ METRICS_CONTRACT = {
     "request_explain_seconds",
     # ... and homeval's
     "homeval_predictor_requests_total",
+    "homeval_predictor_not_ready_total",
     "homeval_predictor_request_seconds",
     "homeval_predictions_total",
     "homeval_prediction_errors_total",
