@@ -8,7 +8,7 @@ a cluster (tracking server + S3) differ only in environment variables.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Final
 
 from homeval.settings import Settings
 
@@ -35,21 +35,32 @@ def configure(settings: Settings, *, create_experiment: bool = True) -> str | No
     return found
 
 
+EXPERIMENT_KIND: Final = ("mlflow.experimentKind", "custom_model_development")
+"""MLflow 3's UI opens an experiment without this tag on its GenAI view ("Traces 0, No
+data"); marked as model development it opens on the runs and models."""
+
+
 def experiment_id(settings: Settings) -> str:
-    """The platform's experiment, created with the configured artifact root if new."""
+    """The platform's experiment, created with the configured artifact root if new, and
+    marked as model development (also when an older homeval created it unmarked)."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     client = MlflowClient()
+    key, kind = EXPERIMENT_KIND
     found = client.get_experiment_by_name(settings.mlflow_experiment)
-    if found is not None:
-        return str(found.experiment_id)
-    try:
-        return str(
-            client.create_experiment(
-                settings.mlflow_experiment, artifact_location=settings.mlflow_artifact_root
+    if found is None:
+        try:
+            return str(
+                client.create_experiment(
+                    settings.mlflow_experiment,
+                    artifact_location=settings.mlflow_artifact_root,
+                    tags={key: kind},
+                )
             )
-        )
-    except MlflowException:  # created concurrently by another step
-        again: Any = client.get_experiment_by_name(settings.mlflow_experiment)
-        return str(again.experiment_id)
+        except MlflowException:  # created concurrently by another step
+            found = client.get_experiment_by_name(settings.mlflow_experiment)
+            assert found is not None
+    if found.tags.get(key) != kind:
+        client.set_experiment_tag(found.experiment_id, key, kind)
+    return str(found.experiment_id)
