@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -101,10 +102,14 @@ class Feed:
 def create_app(settings: Settings | None = None, source: BatchSource | None = None) -> FastAPI:
     """The FastAPI app over the settings' data (a CSV or the generator)."""
     feed = Feed(settings or Settings(), source)
-    app = FastAPI(
+    # /docs with Swagger UI served from this app (FastAPI's own page loads it from a CDN
+    # and is blank offline)
+    app = FastAPIOffline(
         title="homeval feed simulator",
         description="Plays the external Realtor.com feed: batches of listings per group/day.",
         version="1",
+        redoc_url=None,
+        static_url="/docs/assets",
     )
     app.state.feed = feed
 

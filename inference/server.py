@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi_offline import FastAPIOffline
 from kserve import ModelServer
 from kserve.errors import InferenceError, InvalidInput, ModelNotFound, ModelNotReady
 from kserve.protocol.rest.server import RESTServer
@@ -93,11 +94,14 @@ class HomevalRESTServer(RESTServer):
             access.propagate = False
 
     def create_app(self) -> FastAPI:
-        app = FastAPI(
+        # /docs with Swagger UI served from this server (fastapi-offline's copy):
+        # FastAPI's own page loads it from a CDN and is blank where no CDN is reachable
+        app = FastAPIOffline(
             title="homeval predictor (KServe v1/v2)",
             version=metadata.version("kserve"),
             docs_url="/docs",
             redoc_url=None,
+            static_url="/docs/assets",
             default_response_class=ORJSONResponse,
         )
         if self.access_log:

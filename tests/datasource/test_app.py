@@ -272,3 +272,15 @@ def test_csv_skips_lines_with_the_wrong_width(tmp_path: Path, http: httpx.Client
         rows = _data(http, url).json()["data"]
         assert app.state.feed.source.skipped_lines == 1
     assert len(rows) == 2
+
+
+def test_the_api_docs_need_no_cdn(http: httpx.Client) -> None:
+    with running_feed() as (url, _):
+        page = http.get(f"{url}/docs")
+        assert page.status_code == 200
+        assert "/docs/assets/swagger-ui-bundle.js" in page.text
+        assert "cdn" not in page.text.lower()
+        script = http.get(f"{url}/docs/assets/swagger-ui-bundle.js")
+        assert script.status_code == 200
+        assert len(script.content) > 100_000
+        assert http.get(f"{url}/openapi.json").json()["paths"].keys() >= {"/data", "/health"}

@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -319,3 +320,43 @@ def test_not_ready_until_a_model_loads_and_then_ready(registry: Registry, tmp_pa
     finally:
         stop_server(served)
     assert "not ready yet, will retry" in served.output()
+
+
+@pytest.mark.browser
+def test_the_api_docs_render_with_no_network_but_the_predictors(client: httpx.Client) -> None:
+    """Swagger UI's scripts come from the predictor itself (FastAPI's default page loads
+    them from a CDN and is blank where the browser reaches none)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import missing
+
+    page_html = client.get("/docs")
+    assert page_html.status_code == 200
+    assert "/docs/assets/swagger-ui-bundle.js" in page_html.text
+    assert "cdn" not in page_html.text.lower()
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    chromium = shutil.which("chromium") or missing("Debian chromium (make system-deps)")
+    base = str(client.base_url).rstrip("/")
+    elsewhere: list[str] = []
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page()
+
+        def only_the_predictor(route: Any) -> None:
+            if route.request.url.startswith(base):
+                route.continue_()
+            else:
+                elsewhere.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_the_predictor)
+        page.goto(f"{base}/docs")
+        page.wait_for_selector(".opblock", timeout=30_000)  # the operations are listed
+        text = page.inner_text("body")
+        browser.close()
+    assert ":predict" in text
+    assert elsewhere == [], f"the docs page reached beyond the predictor: {elsewhere}"
