@@ -125,11 +125,23 @@ def _number(field: str, value: Any) -> float:
     return number
 
 
+_MAX_ID_BITS: Final = 4 * MAX_TEXT
+"""An integer id wider than this has more than MAX_TEXT digits (4 bits > 1 digit)."""
+
+
 def _text(field: str, value: Any, *, ids: bool = False) -> str:
     if ids and isinstance(value, int | float) and not isinstance(value, bool):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise RequestError(f"{field}: must be a finite number or text")
-        return str(int(value)) if float(value).is_integer() else str(value)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise RequestError(f"{field}: must be a finite number or text")
+            text = str(int(value)) if value.is_integer() else str(value)
+        elif value.bit_length() > _MAX_ID_BITS:  # no float() or str() of a huge integer
+            raise RequestError(f"{field}: longer than {MAX_TEXT} characters")
+        else:
+            text = str(value)
+        if len(text) > MAX_TEXT:  # an id given as a number obeys the same limit as text
+            raise RequestError(f"{field}: longer than {MAX_TEXT} characters")
+        return text
     if not isinstance(value, str):
         raise RequestError(f"{field}: expected text, got {_kind(value)}")
     text = value.strip()
