@@ -77,6 +77,7 @@ class HomevalRESTServer(RESTServer):
         port: int,
         access_log: bool,
         fast_path: bool = True,
+        model_name: str = "house-price",
     ) -> None:
         super().__init__(
             "kserve.model_server:app",
@@ -88,6 +89,7 @@ class HomevalRESTServer(RESTServer):
         self.config.host = host
         self.access_log = access_log
         self.fast_path = fast_path
+        self.model_name = model_name
         if not access_log:
             access = logging.getLogger("uvicorn.access")
             access.handlers = []
@@ -106,9 +108,39 @@ class HomevalRESTServer(RESTServer):
         )
         if self.access_log:
             self._add_middlewares(app)
+        self._guard_endpoints(app)  # first: a path matched here is not KServe's any more
         self._register_endpoints(app)
         self._add_exception_handlers(app)
         return app
+
+    def _guard_endpoints(self, app: FastAPI) -> None:
+        """No request may take the model offline, and ready means a model serves.
+
+        KServe mounts its model repository's load/unload endpoints: an unload made every
+        predict 404 for good while liveness stayed green, so nothing restarted the pod.
+        They answer 404 here, registered before KServe's routes so that they match first
+        (models follow the registry's alias, see ``watcher``).  And KServe's
+        ``/v2/health/ready`` answers 200 whether a model is loaded or not; here it answers
+        like ``/v1/models/<name>``: 200 once the served model is loaded."""
+        registry = self.dataplane.model_registry
+        name = self.model_name
+
+        @app.post("/v2/repository/models/{model_name}/{action}", include_in_schema=False)
+        async def repository(model_name: str, action: str) -> JSONResponse:
+            return JSONResponse(
+                status_code=404,
+                content={"error": "models are loaded from the registry's alias, not by request"},
+            )
+
+        @app.get("/v2/health/ready", include_in_schema=True)
+        async def server_ready() -> JSONResponse:
+            model = registry.get_model(name)
+            if model is None or not model.ready:
+                return JSONResponse(
+                    status_code=503,
+                    content={"ready": False, "error": f"model {name} is not loaded yet"},
+                )
+            return JSONResponse(content={"ready": True})
 
     def create_application(self) -> None:
         app = self.create_app()
@@ -251,6 +283,7 @@ class PredictorServer(ModelServer):
             host=self.settings.predictor_host,
             port=self.settings.predictor_port,
             access_log=self.settings.predictor_access_log,
+            model_name=self.settings.model_name,
         )
 
     def start(self, models: list[Any] | None = None) -> None:

@@ -246,6 +246,17 @@ def test_kserves_own_client_talks_to_it(server: Served, registry: Registry) -> N
     assert len(explained["explanations"]) == len(rows)
 
 
+def test_no_request_can_unload_the_model(client: httpx.Client, registry: Registry) -> None:
+    rows = sample(registry.listings, 2, seed=3)
+    for verb in ("unload", "load"):
+        answer = client.post(f"/v2/repository/models/house-price/{verb}")
+        assert answer.status_code == 404, answer.text
+    assert (
+        client.post("/v1/models/house-price:predict", json={"instances": rows}).status_code == 200
+    )
+    assert client.get("/v2/health/ready").json() == {"ready": True}
+
+
 def test_probes_and_metrics(client: httpx.Client, registry: Registry, production) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/").status_code == 200
     assert client.get("/v2/health/live").status_code == 200
@@ -304,6 +315,7 @@ def test_not_ready_until_a_model_loads_and_then_ready(registry: Registry, tmp_pa
         with httpx.Client(base_url=served.url, timeout=10) as c:
             assert c.get("/").status_code == 200
             assert c.get("/v1/models/house-price").status_code == 503
+            assert c.get("/v2/health/ready").status_code == 503  # ready means a model serves
             answer = c.post("/v1/models/house-price:predict", json={"instances": [{"state": "CT"}]})
             assert answer.status_code == 503
             assert "not ready" in answer.json()["error"]
@@ -314,6 +326,7 @@ def test_not_ready_until_a_model_loads_and_then_ready(registry: Registry, tmp_pa
             )
             ready = wait_for(lambda: c.get("/v1/models/house-price").status_code == 200)
             assert ready, served.output()[-3000:]
+            assert c.get("/v2/health/ready").json() == {"ready": True}
             body = c.post("/v1/models/house-price:predict", json={"instances": [{"state": "CT"}]})
             assert body.status_code == 200, body.text
             assert body.json()["model_version"] == "3"
