@@ -15,7 +15,7 @@ import asyncio
 import logging
 import random
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -99,6 +99,21 @@ class Feed:
         return self._locks.setdefault(key, asyncio.Lock())
 
 
+FEED_PARAMETERS: Final = ("group_number", "day")
+
+
+def _refuse_unknown_parameters(request: Request) -> None:
+    """400 for a query parameter the feed does not know: '&batch_number=2' was ignored and
+    the next batch served (and consumed) as if the caller had got what it asked for."""
+    unknown = sorted(set(request.query_params) - set(FEED_PARAMETERS))
+    if unknown:
+        raise HTTPException(
+            status_code=400,
+            detail=f"unknown query parameter(s) {', '.join(map(repr, unknown))}: "
+            f"this feed takes only {' and '.join(FEED_PARAMETERS)}",
+        )
+
+
 def create_app(settings: Settings | None = None, source: BatchSource | None = None) -> FastAPI:
     """The FastAPI app over the settings' data (a CSV or the generator)."""
     feed = Feed(settings or Settings(), source)
@@ -129,6 +144,7 @@ def create_app(settings: Settings | None = None, source: BatchSource | None = No
 
     @app.get("/data")
     async def data(request: Request, group_number: GroupNumber, day: Day) -> Any:
+        _refuse_unknown_parameters(request)
         key = (group_number, day)
         if feed.fail_rate and feed.dice.random() < feed.fail_rate:
             return JSONResponse(
@@ -158,7 +174,8 @@ def create_app(settings: Settings | None = None, source: BatchSource | None = No
         return JSONResponse(body)  # plain json.dumps: 60k values need no jsonable_encoder
 
     @app.get("/restart_data_generation")
-    async def restart(group_number: GroupNumber, day: Day) -> dict[str, Any]:
+    async def restart(request: Request, group_number: GroupNumber, day: Day) -> dict[str, Any]:
+        _refuse_unknown_parameters(request)
         key = (group_number, day)
         async with feed.lock(key):
             feed.cursors.reset(key)

@@ -284,3 +284,13 @@ def test_the_api_docs_need_no_cdn(http: httpx.Client) -> None:
         assert script.status_code == 200
         assert len(script.content) > 100_000
         assert http.get(f"{url}/openapi.json").json()["paths"].keys() >= {"/data", "/health"}
+
+
+def test_an_unknown_query_parameter_is_refused_and_consumes_no_batch(http: httpx.Client) -> None:
+    with running_feed(datasource_batches=3) as (url, _):
+        refused = _data(http, url, batch_number=2)
+        assert refused.status_code == 400
+        assert "unknown query parameter(s) 'batch_number'" in refused.json()["detail"]
+        again = http.get(f"{url}/restart_data_generation", params={**Q, "force": "1"})
+        assert again.status_code == 400
+        assert _data(http, url).json()["batch_number"] == 0, "nothing was consumed"
