@@ -221,6 +221,12 @@ class Settings(BaseSettings):
     predictor_max_instances: int = Field(
         default=1_000, ge=1, description="Most instances one request may carry."
     )
+    predictor_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the predictor reads; a larger one is a 413 before "
+        "it is read (a 100 MB body once took 1.5 GB to parse).",
+    )
     predictor_versions: str = Field(
         default="aliased",
         pattern=r"^\s*(none|aliased|all|\d+(\s*,\s*\d+)*)\s*$",

@@ -32,6 +32,7 @@ from homeval.pricing import Pricer, load_pricer
 from homeval.serving import ModelSlot, ModelWatcher, WatchEvents
 from homeval.settings import Settings
 from inference import metrics
+from inference.bodylimit import BodyLimit
 from inference.fastpath import V1FastPath
 from inference.model import HousePriceModel
 
@@ -66,6 +67,10 @@ def _raised_decoding_the_request(exc: BaseException) -> bool:
     return not ours and any(m in _DECODERS for m in modules)
 
 
+def _refused_body(path: str) -> None:
+    log.warning("413 on %s: request body over HOMEVAL_PREDICTOR_MAX_BODY_BYTES", path)
+
+
 class HomevalRESTServer(RESTServer):
     """KServe's REST server on our own FastAPI app, bound where settings say."""
 
@@ -78,6 +83,7 @@ class HomevalRESTServer(RESTServer):
         access_log: bool,
         fast_path: bool = True,
         model_name: str = "house-price",
+        max_body_bytes: int = 8 * 1024 * 1024,
     ) -> None:
         super().__init__(
             "kserve.model_server:app",
@@ -90,6 +96,7 @@ class HomevalRESTServer(RESTServer):
         self.access_log = access_log
         self.fast_path = fast_path
         self.model_name = model_name
+        self.max_body_bytes = max_body_bytes
         if not access_log:
             access = logging.getLogger("uvicorn.access")
             access.handlers = []
@@ -147,7 +154,8 @@ class HomevalRESTServer(RESTServer):
         # outside FastAPI's own middleware stack (its error, telemetry and body-limit
         # layers cost a few per cent of a 100-listing request's event-loop time);
         # everything the fast path does not answer goes through that stack unchanged
-        self.config.app = V1FastPath(app, self.dataplane.model_registry) if self.fast_path else app
+        served = V1FastPath(app, self.dataplane.model_registry) if self.fast_path else app
+        self.config.app = BodyLimit(served, self.max_body_bytes, _refused_body)
 
     def _add_exception_handlers(self, app: FastAPI) -> None:
         super()._add_exception_handlers(app)
@@ -284,6 +292,7 @@ class PredictorServer(ModelServer):
             port=self.settings.predictor_port,
             access_log=self.settings.predictor_access_log,
             model_name=self.settings.model_name,
+            max_body_bytes=self.settings.predictor_max_body_bytes,
         )
 
     def start(self, models: list[Any] | None = None) -> None:

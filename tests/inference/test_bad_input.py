@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,12 +21,17 @@ PREDICT = "/v1/models/house-price:predict"
 EXPLAIN = "/v1/models/house-price:explain"
 INFER = "/v2/models/house-price/infer"
 GOOD = {"state": "CT", "city": "Hartford", "zip_code": "06103", "bed": 3, "house_size": 1500}
+LIMIT = 64 * 1024
 
 
 @pytest.fixture(scope="module")
 def server(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     log = tmp_path_factory.mktemp("bad-input") / "server.log"
-    env = {**registry.env(), "HOMEVAL_PREDICTOR_MAX_INSTANCES": "50"}
+    env = {
+        **registry.env(),
+        "HOMEVAL_PREDICTOR_MAX_INSTANCES": "50",
+        "HOMEVAL_PREDICTOR_MAX_BODY_BYTES": str(LIMIT),
+    }
     served = start_server(env, log)
     try:
         yield served
@@ -306,3 +312,42 @@ def test_generated_binary_v2_payloads_are_answered_200_or_400(
         },
     )
     check_answer(response)
+
+
+def _rss(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * 4096
+
+
+@pytest.mark.parametrize("path", [PREDICT, EXPLAIN, INFER, "/v1/models/no-such-model:predict"])
+def test_a_body_over_the_limit_is_413_before_it_is_read(
+    client: httpx.Client, server: Served, path: str
+) -> None:
+    before = _rss(server.process.pid)
+    big = b'{"instances": [' + b'{"state": "CT"},' * 200_000 + b'{"state": "CT"}]}'  # 3.4 MB
+    answer = client.post(path, content=big, headers={"content-type": "application/json"})
+    assert answer.status_code == 413, answer.text
+    assert "over the limit of 65,536 bytes" in answer.json()["error"]
+    assert "HOMEVAL_PREDICTOR_MAX_BODY_BYTES" in answer.json()["error"]
+    assert _rss(server.process.pid) - before < 20 * 2**20, "the body was not read"
+
+
+def test_a_chunked_body_over_the_limit_is_413_too(client: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"instances": ['
+        for _ in range(10_000):
+            yield b'{"state": "CT"},'
+        yield b'{"state": "CT"}]}'
+
+    answer = client.post(PREDICT, content=chunks(), headers={"content-type": "application/json"})
+    assert "content-length" not in answer.request.headers  # sent chunked
+    assert answer.status_code == 413, answer.text
+
+
+def test_a_chunked_body_under_the_limit_is_served(client: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"instances": ['
+        yield json.dumps(GOOD).encode()
+        yield b"]}"
+
+    answer = client.post(PREDICT, content=chunks(), headers={"content-type": "application/json"})
+    assert answer.status_code == 200, answer.text
