@@ -326,7 +326,8 @@ def conformal_interval(
 
     With ``land`` (one flag per held-out listing), houses and land get their own width
     where the held-out prices hold at least ``min_segment_rows`` of that kind; with
-    ``novelty`` too (``NOVELTY`` codes), every segment of ``SEGMENTS`` does.
+    ``novelty`` too (``NOVELTY`` codes), every segment of ``SEGMENTS`` does, and within a
+    kind a segment is never narrower than a better-known one (``NOVELTY`` order).
     """
     residuals = np.abs(
         np.log(np.asarray(y_true, "float64")) - np.log(np.asarray(y_pred, "float64"))
@@ -358,6 +359,7 @@ def conformal_interval(
     segments: dict[str, float] = {}
     rows: dict[str, int] = {}
     for kind, kind_mask in (("house", ~is_land), ("land", is_land)):
+        known = 0.0
         for c, place in enumerate(NOVELTY):
             mask = kind_mask & (code == c)
             own = width(mask)
@@ -366,5 +368,9 @@ def conformal_interval(
             if own is None:
                 place_width = width(code == c)
                 own = max(kind_width[kind], place_width if place_width is not None else overall)
-            segments[name] = own
+            # knowing less of a place never narrows its range: a thin segment's quantile
+            # is noisy, and a newer place priced tighter than a better-known one is
+            # never what the rows mean
+            known = max(known, own)
+            segments[name] = known
     return PriceInterval(coverage, overall, house, plot, segments, rows)

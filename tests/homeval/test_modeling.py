@@ -10,6 +10,7 @@ import pytest
 
 from homeval.features import land_mask
 from homeval.modeling import PriceInterval, conformal_interval
+from homeval.places import NOVELTY
 
 Market = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -153,3 +154,24 @@ def test_the_decision_tree_is_fitted_on_a_sample_of_a_large_matrix(
         fitted["decision_tree"].predict(listings.iloc[:50]),
         again["decision_tree"].predict(listings.iloc[:50]),
     )
+
+
+def test_knowing_less_of_a_place_never_narrows_its_range() -> None:
+    rng = np.random.default_rng(9)
+    n = 20_000
+    land = rng.random(n) < 0.5
+    novelty = rng.choice(4, size=n)
+    # land in new cities happens to err less in these rows than land in new ZIPs
+    spread = np.array([0.10, 0.30, 0.15, 0.45])[novelty]
+    pred = np.exp(rng.normal(12.5, 0.8, n))
+    true = pred * np.exp(rng.normal(0.0, spread))
+    interval = conformal_interval(true, pred, 0.9, land=land, novelty=novelty)
+    own = conformal_interval(
+        true[land & (novelty == 2)], pred[land & (novelty == 2)], 0.9
+    ).log_halfwidth
+    assert own < interval.segments["land:new_zip"]
+    assert interval.segments["land:new_city"] == interval.segments["land:new_zip"]
+    for kind in ("house", "land"):
+        widths = [interval.segments[f"{kind}:{place}"] for place in NOVELTY]
+        assert widths == sorted(widths)
+    assert interval.segments["land:new_state"] > interval.segments["land:new_zip"]
