@@ -32,6 +32,10 @@ FORM_FIELDS: Final = (
 )
 """Order of the form's inputs after the model selector (the price handler's arguments)."""
 
+PAGE_ONLY: Final[dict[str, Any]] = {"api_visibility": "undocumented"}
+"""The page's own events: callable by the page, left out of the API a script sees (which
+is the one ``/price_listing`` endpoint, ``_price_api``)."""
+
 DEFAULTS: Final[dict[str, Any]] = {
     "status": "for_sale",
     "bed": 3,
@@ -75,6 +79,41 @@ def _error_updates(errors: dict[str, str]) -> list[Any]:
         else gr.update(value="", visible=False)
         for name in FORM_FIELDS
     ]
+
+
+def _price_api(services: handlers.Services) -> None:
+    """``/price_listing``: the web page's pricing for scripts (``gradio_client``), fields
+    by name, a JSON answer; bad input raises an error naming the fields."""
+
+    def price_listing(
+        state: str,
+        city: str | None = None,
+        zip_code: str | None = None,
+        status: str = "for_sale",
+        bed: float | None = None,
+        bath: float | None = None,
+        house_size: float | None = None,
+        acre_lot: float | None = None,
+        prev_sold_date: str | None = None,
+        brokered_by: str | None = None,
+        street: str | None = None,
+        model: str | None = None,
+    ) -> dict[str, Any]:
+        """Price one listing as the Price tab does (and store it as a user row). `model`:
+        any served name (house-price, or a pinned house-price-vN); empty means the
+        production model; `status` is for_sale unless given, as on the page. Returns price,
+        lower, upper, coverage, segment, model, model_version."""
+        values = {
+            "state": state, "city": city, "zip_code": zip_code, "status": status,
+            "bed": bed, "bath": bath, "house_size": house_size, "acre_lot": acre_lot,
+            "prev_sold_date": prev_sold_date, "brokered_by": brokered_by, "street": street,
+        }  # fmt: skip
+        try:
+            return handlers.price_answer(services, values, model or "")
+        except handlers.PriceRefusedError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    gr.api(price_listing, api_name="price_listing")
 
 
 def build_blocks(services: handlers.Services) -> gr.Blocks:
@@ -264,7 +303,7 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
         for name in FORM_FIELDS:
             inputs[name].blur(
                 blur_check(name), inputs=[inputs[name]], outputs=[errors[name]],
-                show_progress="hidden", queue=False,
+                show_progress="hidden", queue=False, **PAGE_ONLY,
             )  # fmt: skip
 
         price_button.click(
@@ -272,7 +311,9 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
             inputs=[model, *form],
             outputs=[message, result, chart, explain_note, *error_boxes],
             api_name="price",
+            **PAGE_ONLY,
         )
+        _price_api(services)
 
         def load_fallback(text: str) -> list[Any]:
             return [gr.update(), gr.update(), gr.update(), gr.update(), text, ""]
@@ -302,6 +343,7 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
                 inputs["state"], inputs["city"], inputs["zip_code"], model, location_note,
                 model_note,
             ],
+            **PAGE_ONLY,
         )  # fmt: skip
 
         def place_fallback(text: str) -> list[Any]:
@@ -319,7 +361,10 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
             ]
 
         inputs["state"].input(
-            on_state, inputs=[inputs["state"]], outputs=[inputs["city"], inputs["zip_code"]]
+            on_state,
+            inputs=[inputs["state"]],
+            outputs=[inputs["city"], inputs["zip_code"]],
+            **PAGE_ONLY,
         )
 
         @_guard(lambda text: gr.update())
@@ -328,7 +373,10 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
             return gr.update(choices=list(zips), value=zips[0] if zips else None)
 
         inputs["city"].input(
-            on_city, inputs=[inputs["state"], inputs["city"]], outputs=[inputs["zip_code"]]
+            on_city,
+            inputs=[inputs["state"], inputs["city"]],
+            outputs=[inputs["zip_code"]],
+            **PAGE_ONLY,
         )
 
         # --- Models ------------------------------------------------------------------------
@@ -339,7 +387,7 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
             return [view.message, view.table]
 
         for trigger in (models_tab.select, models_refresh.click):
-            trigger(on_models, outputs=[models_message, models_table])
+            trigger(on_models, outputs=[models_message, models_table], **PAGE_ONLY)
 
         # --- Training ----------------------------------------------------------------------
 
@@ -363,6 +411,7 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
                     training_message, metric_choice, training_chart, training_table,
                     training_history,
                 ],
+                **PAGE_ONLY,
             )  # fmt: skip
 
         @_guard(lambda text: None)
@@ -372,7 +421,10 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
             return charts.training_figure(history, metric)
 
         metric_choice.input(
-            on_metric, inputs=[metric_choice, training_history], outputs=[training_chart]
+            on_metric,
+            inputs=[metric_choice, training_history],
+            outputs=[training_chart],
+            **PAGE_ONLY,
         )
 
         # --- Drift -------------------------------------------------------------------------
@@ -405,7 +457,11 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
             return [" ".join(html.escape(p) for p in parts), figure, table, report]
 
         for trigger in (drift_tab.select, drift_refresh.click):
-            trigger(on_drift, outputs=[drift_message, drift_chart, drift_table, drift_report])
+            trigger(
+                on_drift,
+                outputs=[drift_message, drift_chart, drift_table, drift_report],
+                **PAGE_ONLY,
+            )
 
         def serving_outputs(check: bool) -> list[Any]:
             summary = handlers.serving_drift_view(services, check=check)
@@ -434,8 +490,8 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
 
         serving_views = [serving_message, serving_chart, serving_table]
         for trigger in (drift_tab.select, drift_refresh.click):
-            trigger(on_serving, outputs=serving_views)
-        serving_check.click(on_serving_check, outputs=serving_views)
+            trigger(on_serving, outputs=serving_views, **PAGE_ONLY)
+        serving_check.click(on_serving_check, outputs=serving_views, **PAGE_ONLY)
 
     demo.queue(default_concurrency_limit=8)
     return demo

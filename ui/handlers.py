@@ -186,6 +186,28 @@ def _predict(services: Services, model: str, listing: dict[str, Any]) -> PricePr
         return services.predictor.predict(model, [listing], interval=False)[0]
 
 
+class PriceRefusedError(Exception):
+    """No price for a listing a script sent: the message names what is wrong."""
+
+
+def price_answer(services: Services, values: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """``price_listing`` for a script: the price, its range and segment as plain JSON."""
+    view = price_listing(services, values, model)
+    if view.prediction is None:
+        wrong = "; ".join(f"{field}: {problem}" for field, problem in view.errors.items())
+        raise PriceRefusedError(wrong or view.message or "no price")
+    p = view.prediction
+    return {
+        "price": p.price,
+        "lower": p.lower,
+        "upper": p.upper,
+        "coverage": p.coverage,
+        "segment": p.segment,
+        "model": view.model,
+        "model_version": p.model_version,
+    }
+
+
 def price_listing(services: Services, values: Mapping[str, Any], model: str) -> PriceView:
     """Check the form, price the listing, explain it, store it as a user row."""
     metrics.REQUESTS.labels(action="price").inc()
