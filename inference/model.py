@@ -20,9 +20,10 @@ slot holds at that moment (a reload swaps the slot, never a request's pricer), a
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import orjson
@@ -65,6 +66,16 @@ class PriceResult:
     pricer: Pricer
     quote: Quote | None = None
     explanations: list[dict[str, Any]] | None = None
+
+
+_V1_WHERE: Final = re.compile(r"instances\[(\d+)\](?:\.|: )(\w+): ")
+
+
+def _in_v2_terms(message: str) -> str:
+    """A listing's error as a v2 caller sent it: the input tensor and the row, not the
+    ``instances[i]`` of the v1 body it was turned into."""
+    message = _V1_WHERE.sub(lambda m: f"input {m.group(2)}, row {m.group(1)}: ", message)
+    return message.replace("instances[", "row [")
 
 
 class HousePriceModel(Model):
@@ -140,7 +151,12 @@ class HousePriceModel(Model):
             if not isinstance(data, list):
                 raise RequestError(f"input {tensor.name}: data must be a list")
             if any(isinstance(v, list) for v in data):
-                raise RequestError(f"input {tensor.name}: give a flat list, shape [n]")
+                # the Open Inference Protocol allows data nested as its shape: [n, 1]
+                if not all(isinstance(v, list) and len(v) == 1 for v in data):
+                    raise RequestError(
+                        f"input {tensor.name}: shape must be [n] or [n, 1], one value a listing"
+                    )
+                data = [v[0] for v in data]
             if tensor.datatype == "BYTES":
                 try:
                     data = [v.decode() if isinstance(v, bytes) else v for v in data]
@@ -150,7 +166,10 @@ class HousePriceModel(Model):
                 raise RequestError(f"input {tensor.name} is given twice")
             columns[tensor.name] = data
         instances = columns_to_instances(columns, max_instances=self.max_instances)
-        listings = parse_instances(instances, max_instances=self.max_instances)
+        try:
+            listings = parse_instances(instances, max_instances=self.max_instances)
+        except RequestError as exc:
+            raise RequestError(_in_v2_terms(str(exc))) from None
         return PriceRequest(listings, parse_options(request.parameters), v2=request)
 
     def _pricer(self) -> Pricer:

@@ -29,12 +29,13 @@ from kserve.errors import InferenceError, InvalidInput, ModelNotFound, ModelNotR
 from kserve.protocol.rest.server import RESTServer
 
 from homeval.pricing import Pricer, load_pricer
-from homeval.serving import ModelSlot, ModelWatcher, WatchEvents
+from homeval.serving import ModelSlot, ModelWatcher, NotLoadedError, WatchEvents
 from homeval.settings import Settings
 from inference import metrics
 from inference.bodylimit import BodyLimit
 from inference.fastpath import V1FastPath
 from inference.model import HousePriceModel
+from inference.versions import PinnedVersions
 
 log = logging.getLogger("homeval.predictor")
 
@@ -139,6 +140,20 @@ class HomevalRESTServer(RESTServer):
                 content={"error": "models are loaded from the registry's alias, not by request"},
             )
 
+        @app.get("/v2/models/{model_name}", include_in_schema=True)
+        async def model_metadata(model_name: str) -> JSONResponse:
+            """KServe's v2 metadata plus what it leaves out: the version served and the
+            model's kind as the platform."""
+            metadata = await self.dataplane.model_metadata(model_name)
+            model = registry.get_model(model_name)
+            try:
+                pricer = model.slot.pricer if isinstance(model, HousePriceModel) else None
+            except NotLoadedError:
+                pricer = None
+            metadata["versions"] = [pricer.version] if pricer and pricer.version else []
+            metadata["platform"] = pricer.kind if pricer else ""
+            return JSONResponse(content=metadata)
+
         @app.get("/v2/health/ready", include_in_schema=True)
         async def server_ready() -> JSONResponse:
             model = registry.get_model(name)
@@ -154,8 +169,11 @@ class HomevalRESTServer(RESTServer):
         # outside FastAPI's own middleware stack (its error, telemetry and body-limit
         # layers cost a few per cent of a 100-listing request's event-loop time);
         # everything the fast path does not answer goes through that stack unchanged
-        served = V1FastPath(app, self.dataplane.model_registry) if self.fast_path else app
-        self.config.app = BodyLimit(served, self.max_body_bytes, _refused_body)
+        models = self.dataplane.model_registry
+        served = V1FastPath(app, models) if self.fast_path else app
+        self.config.app = BodyLimit(
+            PinnedVersions(served, models), self.max_body_bytes, _refused_body
+        )
 
     def _add_exception_handlers(self, app: FastAPI) -> None:
         super()._add_exception_handlers(app)

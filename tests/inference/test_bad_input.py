@@ -134,7 +134,7 @@ def test_a_body_that_is_not_json_is_400(
             {"name": "bed", "shape": [1], "datatype": "FP64", "data": [3.0]},
         ]}, "different lengths"),
         ({"inputs": [{"name": "bed", "shape": [1], "datatype": "FP64", "data": [3.0]}]},
-         "instances[0]: state: missing"),
+         "input state, row 0: missing"),
         ({"inputs": [{"name": "state", "shape": [1], "datatype": "BYTES"}]}, "data"),
         ({"inputs": "state"}, "inputs"),
         ({"inputs": []}, "no inputs"),

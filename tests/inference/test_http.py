@@ -20,6 +20,8 @@ from homeval.features import INPUT_FIELDS, to_records
 from homeval.schema import LISTING_FIELDS
 from tests.inference.conftest import Registry, Served, start_server, stop_server
 
+GOOD_V1 = {"state": "CT", "city": "Hartford", "zip_code": "06103", "bed": 3}
+
 
 def wait_for(check: Callable[[], bool], timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
@@ -208,6 +210,47 @@ def test_v2_infer_and_metadata(client: httpx.Client, registry: Registry) -> None
             strict=True,
         )
     )
+
+
+def test_v2_edges_of_the_open_inference_protocol(client: httpx.Client, registry: Registry) -> None:
+    meta = client.get("/v2/models/house-price").json()
+    assert meta["platform"] == "lightgbm"
+    served = client.post("/v1/models/house-price:predict", json={"instances": [GOOD_V1]}).json()
+    assert meta["versions"] == [served["model_version"]]
+
+    def tensors(**overrides: Any) -> list[dict[str, Any]]:
+        columns = {"state": ["CT", "Connecticut"], "bed": [3.0, 2.0], **overrides}
+        return [
+            {"name": name, "shape": [2], "datatype": "FP64" if name == "bed" else "BYTES",
+             "data": data}
+            for name, data in columns.items()
+        ]  # fmt: skip
+
+    flat = client.post("/v2/models/house-price/infer", json={"inputs": tensors()})
+    assert flat.status_code == 200, flat.text
+    nested = tensors(state=[["CT"], ["Connecticut"]], bed=[[3.0], [2.0]])
+    for tensor in nested:
+        tensor["shape"] = [2, 1]
+    as_shape = client.post("/v2/models/house-price/infer", json={"inputs": nested})
+    assert as_shape.status_code == 200, as_shape.text
+    assert as_shape.json()["outputs"] == flat.json()["outputs"]
+
+    wrong = client.post("/v2/models/house-price/infer", json={"inputs": tensors(bed=[3.0, -1.0])})
+    assert wrong.status_code == 400
+    assert wrong.json()["error"].startswith("input bed, row 1: ")
+    assert "instances" not in wrong.json()["error"]
+
+    # a pinned version by the protocol's own path, or a clean 404
+    pinned = client.get("/v2/models/house-price/versions/1")
+    assert pinned.status_code == 200, pinned.text
+    assert pinned.json()["versions"] == ["1"]
+    by_version = client.post("/v2/models/house-price/versions/2/infer", json={"inputs": tensors()})
+    assert by_version.status_code == 200, by_version.text
+    assert by_version.json()["model_version"] == "2"
+    assert client.get("/v2/models/house-price/versions/2/ready").status_code == 200
+    missing = client.post("/v2/models/house-price/versions/3/infer", json={"inputs": tensors()})
+    assert missing.status_code == 404
+    assert "version 3 of house-price is not served" in missing.json()["error"]
 
 
 def test_kserves_own_client_talks_to_it(server: Served, registry: Registry) -> None:
