@@ -1,9 +1,10 @@
 """``homeval up``: the whole platform on this machine, in one command.
 
 It prepares the store, starts the feed simulator (unless HOMEVAL_FEED_URL already
-answers) and MLflow's UI, runs the pipeline until a model is in production, starts the
-predictor and the web UI, prints every address, then re-runs the pipeline on a schedule
-while they serve.  Ctrl-C or SIGTERM stops every process it started.  Running it again
+answers), then MLflow's UI, the predictor and the web UI together, runs the pipeline
+until a model is in production (the predictor picks it up from the registry's alias),
+prints every address once all answer, then re-runs the pipeline on a schedule while they
+serve.  Ctrl-C or SIGTERM stops every process it started.  Running it again
 resumes: the store, the registry and the feed's cursors live under HOMEVAL_HOME, and a
 model already in production is served at once.
 
@@ -132,7 +133,8 @@ def _start_platform(
     interval: float,
     addresses: Table,
 ) -> PipelineSchedule | None:
-    """MLflow's UI, a model in production, the predictor, the web UI, the schedule."""
+    """MLflow's UI, the predictor and the web UI started together, a model in production,
+    then the schedule."""
     from homeval.local_platform import (
         PipelineSchedule,
         mlflow_service,
@@ -142,19 +144,28 @@ def _start_platform(
         ui_url,
     )
 
+    # everything starts at once: the predictor waits for a production model by itself
+    # (it polls the alias), the web UI and MLflow's need nothing from the pipeline, and a
+    # second `up` then serves within seconds instead of one service after another
+    from homeval.tracking import configure
+
+    # MLflow's store is created (and migrated) here, once: three processes opening a new
+    # SQLite store together race on its schema migration and one of them dies
+    configure(settings)
     mlflow = mlflow_service(settings, ready_timeout)
     if mlflow is not None:
-        with console.status("starting the MLflow UI ..."):
-            supervisor.start_ready(mlflow)
+        supervisor.start(mlflow)
         addresses.add_row("MLflow UI", mlflow_ui_url(settings))
     else:
         addresses.add_row("MLflow", settings.mlflow_tracking_uri)
+    supervisor.start(predictor_service(settings, ready_timeout))
+    supervisor.start(ui_service(settings, ready_timeout))
     _first_model(settings)
-    with console.status("starting the predictor ..."):
-        supervisor.start_ready(predictor_service(settings, ready_timeout))
+    with console.status("waiting for the predictor, the web UI and MLflow's UI ..."):
+        for name in ("predictor", "ui", "mlflow"):
+            if name in supervisor.services:
+                supervisor.wait_ready(name)
     console.print(f"[green]✓[/] predictor serving at {settings.predictor_url}")
-    with console.status("starting the web UI ..."):
-        supervisor.start_ready(ui_service(settings, ready_timeout))
     model = f"{settings.predictor_url}/v1/models/{settings.model_name}"
     addresses.add_row("web UI", ui_url(settings))
     addresses.add_row("predictor", f"{model}:predict  {model}:explain")

@@ -1,0 +1,133 @@
+"""How long a second ``homeval up`` takes to serve a prediction (issue 20, goal <= 20 s).
+
+Run: .venv/bin/python bench/startup/run.py [--reps 3]
+Writes bench/startup/RESULTS.md.
+
+A first ``homeval up`` fills bench/startup/.work/home (store, registry, a production model
+of the production size: 500 trees) and is stopped with Ctrl-C once it says "Ctrl-C stops
+everything"; its time to a served prediction is recorded too.  Then ``--reps`` runs of
+``homeval up --retrain-every 0`` on that home, each timed from the process's start to the
+first 200 from the predictor's ``:predict`` (polled every 0.1 s), then stopped with
+Ctrl-C.  Small feed batches keep the first run short; the model is the default size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+WORK = HERE / ".work"
+LISTING = {"state": "Connecticut", "city": "Hartford", "zip_code": "06103", "bed": 3,
+           "bath": 2, "house_size": 1500, "status": "for_sale"}  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def environment(home: Path) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("HOMEVAL_", "MLFLOW_"))}
+    return {
+        **keep,
+        "HOMEVAL_HOME": str(home),
+        "HOMEVAL_FEED_URL": f"http://127.0.0.1:{free_port()}",
+        "HOMEVAL_PREDICTOR_PORT": str(free_port()),
+        "HOMEVAL_UI_PORT": str(free_port()),
+        "HOMEVAL_MLFLOW_UI_PORT": str(free_port()),
+        "HOMEVAL_DATASOURCE_BATCH_SIZE": "2000",
+        "HOMEVAL_COLLECT_MAX_BATCHES": "15",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "COLUMNS": "200",
+    }
+
+
+def timed_up(home: Path, log: Path, extra: list[str]) -> float:
+    """Seconds from starting ``homeval up`` to the first priced listing; then Ctrl-C."""
+    env = environment(home)
+    url = f"http://127.0.0.1:{env['HOMEVAL_PREDICTOR_PORT']}/v1/models/house-price:predict"
+    with log.open("w") as sink:
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "homeval", "up", *extra], env=env, cwd=REPO,
+            stdout=sink, stderr=subprocess.STDOUT,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
+        try:
+            while True:
+                if process.poll() is not None:
+                    sys.exit(f"homeval up exited {process.returncode}; see {log}")
+                try:
+                    if httpx.post(url, json={"instances": [LISTING]}, timeout=2).status_code == 200:
+                        seconds = time.monotonic() - started
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+            deadline = time.monotonic() + 120
+            while "Ctrl-C stops everything" not in log.read_text():
+                if time.monotonic() > deadline:
+                    sys.exit(f"no 'Ctrl-C stops everything' in {log}")
+                time.sleep(0.2)
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=120)
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reps", type=int, default=3)
+    args = parser.parse_args()
+    home = WORK / "home"
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    first = timed_up(home, WORK / "up-first.log", ["--retrain-every", "0"])
+    print(f"first run: {first:.1f} s to a served prediction")
+    again = []
+    for rep in range(args.reps):
+        seconds = timed_up(home, WORK / f"up-{rep}.log", ["--retrain-every", "0"])
+        again.append(seconds)
+        print(f"second run {rep}: {seconds:.1f} s")
+    median = statistics.median(again)
+    verdict = "met" if median <= 20 else "NOT met"
+    lines = [
+        "# Startup: `homeval up` to a served prediction",
+        "",
+        f"Command: `.venv/bin/python bench/startup/run.py --reps {args.reps}` "
+        f"({time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} CPUs, load average at start "
+        f"{load}). See the script's docstring for what is timed.",
+        "",
+        "| run | seconds to the first priced listing |",
+        "|---|---:|",
+        f"| first (trains a model: pipeline on 15 batches of 2,000 generated rows) | {first:.1f} |",
+        *(
+            f"| again, rep {i} (the production model is there) | {s:.1f} |"
+            for i, s in enumerate(again)
+        ),
+        "",
+        f"Goal (issue 20): a second `make up` serves within 20 s: **{verdict}** "
+        f"(median {median:.1f} s; the issue measured 102–105 s).",
+        "",
+    ]
+    (HERE / "RESULTS.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
