@@ -12,6 +12,7 @@ import gradio as gr
 import pandas as pd
 
 from homeval.listing_input import FIELD_LABELS, STATUS_LABELS
+from homeval.model_catalog import metric_label
 from homeval.schema import STATUSES
 from ui import charts, handlers, metrics
 
@@ -398,7 +399,7 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
             figure = None if view.history.empty else charts.training_figure(view.history, metric)
             return [
                 view.message,
-                gr.update(choices=view.metrics, value=metric),
+                gr.update(choices=[(metric_label(m), m) for m in view.metrics], value=metric),
                 figure,
                 view.table,
                 view.history,

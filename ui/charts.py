@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from homeval.model_catalog import metric_label
 from homeval.price_explanation import Waterfall, money, signed_money
 
 UP: Final = "#2e7d32"
@@ -70,6 +71,21 @@ _STATUS_STYLE: Final[dict[str, tuple[str, str, str]]] = {
 }
 
 
+def decision_ticks(times: pd.Series, most: int = 8) -> tuple[list[int], list[str]]:
+    """At most ``most`` ticks over evenly spaced decisions (1-based positions), each
+    labelled with its time; a label that would repeat the previous one (decisions come in
+    bursts within a minute) is left out, so no two ticks read the same."""
+    step = max(1, len(times) // most)
+    ticks: list[int] = []
+    labels: list[str] = []
+    for position in range(1, len(times) + 1, step):
+        label = f"{times.iloc[position - 1]:%m-%d %H:%M}"
+        if label not in labels:
+            ticks.append(position)
+            labels.append(label)
+    return ticks, labels
+
+
 def training_figure(history: pd.DataFrame, metric: str | None) -> Figure:
     """One metric over the pipeline's logged decisions, oldest to newest (evenly spaced:
     runs come in bursts); promotions as stars, kept champions as grey dots, skipped runs
@@ -91,7 +107,7 @@ def training_figure(history: pd.DataFrame, metric: str | None) -> Figure:
         others = measured[~measured["status"].isin(list(_STATUS_STYLE))]
         if not others.empty:
             ax.scatter(others["run"], others[metric], marker=".", color="black", label="other")
-        ax.set_ylabel(metric)
+        ax.set_ylabel(metric_label(metric))
     skipped = rows[rows["status"] == "skipped"]
     if not skipped.empty:
         ax.scatter(
@@ -99,12 +115,12 @@ def training_figure(history: pd.DataFrame, metric: str | None) -> Figure:
             transform=ax.get_xaxis_transform(), label="skipped", zorder=3,
         )  # fmt: skip
     ax.set_xlim(0.5, len(rows) + 0.5)
-    step = max(1, len(rows) // 8)
-    ticks = list(rows["run"])[::step]
-    ax.set_xticks(ticks, [f"{t:%m-%d %H:%M}" for t in rows["time"].iloc[[i - 1 for i in ticks]]])
+    ticks, labels = decision_ticks(rows["time"])
+    ax.set_xticks(ticks, labels)
     ax.tick_params(axis="x", labelsize=8)
     ax.set_xlabel("pipeline decisions, oldest → newest")
-    ax.set_title(f"{metric or 'Runs'} over pipeline runs", loc="left", fontsize=11)
+    title = metric_label(metric) if metric else "Runs"
+    ax.set_title(f"{title} over pipeline runs", loc="left", fontsize=11)
     ax.grid(alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
     if ax.get_legend_handles_labels()[0]:

@@ -28,11 +28,12 @@ from homeval.feedback import record_prediction
 from homeval.listing_input import FIELD_LABELS, check_field, check_listing
 from homeval.location_choices import CachedLocationChoices, LocationChoices
 from homeval.model_catalog import (
-    METRIC_LABELS,
     RegistryUnavailableError,
     VersionInfo,
+    format_metric,
     headline,
     list_versions,
+    metric_label,
     promotion_times,
 )
 from homeval.predictor_client import PredictorClient, PredictorError, PricePrediction
@@ -373,8 +374,7 @@ def models_view(services: Services) -> ModelsView:
             "production since": _when(v.production_since),
         }
         for name, value in headline(v.metrics).items():
-            label = METRIC_LABELS.get(name, name)
-            row[label] = f"{value:.1%}" if name in ("mdape", "within_10pct") else round(value, 3)
+            row[metric_label(name)] = format_metric(name, value)
         rows.append(row)
     production = next((v for v in versions if settings.model_alias in v.aliases), None)
     message = (

@@ -71,3 +71,14 @@ def test_an_unreachable_registry_raises_a_readable_error() -> None:
     client = MlflowClient(tracking_uri=down, registry_uri=down)
     with pytest.raises(RegistryUnavailableError, match="registry"):
         list_versions(client, "house-price")
+
+
+def test_metrics_read_as_a_person_reads_them() -> None:
+    from homeval.model_catalog import format_metric, metric_label
+
+    assert metric_label("test_mdape") == "median % error"
+    assert metric_label("rmse") == "RMSE"
+    assert metric_label("drift_share") == "drift share"  # unknown keys lose underscores
+    assert format_metric("test_rmse", 731504.316) == "$731,504"
+    assert format_metric("mdape", 0.1834) == "18.3%"
+    assert format_metric("r2_log", 0.78123) == "0.781"

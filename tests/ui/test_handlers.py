@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -263,6 +264,7 @@ def test_the_models_tab_shows_versions_aliases_metrics_and_since_when(
     assert row["production since"] != ""
     assert row["median % error"].endswith("%")
     assert 0 < float(row["R² (log)"]) <= 1
+    assert re.fullmatch(r"\$\d{1,3}(,\d{3})*", row["RMSE"]), row["RMSE"]  # not "RMSE $ 731504.316"
 
 
 def test_the_models_tab_says_when_the_registry_is_unreachable(
