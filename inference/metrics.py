@@ -7,6 +7,7 @@ everything homeval adds is here.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
@@ -142,6 +143,17 @@ RELOADS = Counter(
     "Model loads after the alias moved (or the first), by outcome (success, failure).",
     ["model_name", "outcome"],
 )
+
+
+def forget_model(model_name: str) -> None:
+    """A served name is gone (a pinned version no longer selected): its model-info series
+    go too, so no dashboard shows a version as served that is not."""
+    for family in MODEL_INFO.collect():
+        for sample in family.samples:
+            if sample.labels.get("model_name") == model_name:
+                labels = sample.labels
+                with contextlib.suppress(KeyError):
+                    MODEL_INFO.remove(labels["model_name"], labels["version"], labels["run_id"])
 
 
 def record_error(model_name: str, endpoint: str, code: int, kind: str) -> None:

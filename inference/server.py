@@ -299,6 +299,7 @@ class PredictorServer(ModelServer):
     def _removed(self, name: str) -> None:
         if self.registered_models.get_model(name) is not None:
             self.registered_models.unload(name)
+        metrics.forget_model(name)
         log.info("%s no longer served (version no longer selected)", name)
 
     # --- running ----------------------------------------------------------------------------

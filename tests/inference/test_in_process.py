@@ -164,3 +164,21 @@ def test_the_server_loop_is_uvloop() -> None:
     from inference.server import _loop_factory
 
     assert _loop_factory() is uvloop.new_event_loop
+
+
+def test_a_version_no_longer_served_leaves_no_model_info(registry: Registry) -> None:
+    from prometheus_client import REGISTRY
+
+    registry.use()
+    server = PredictorServer(Settings(predictor_versions="none"))
+    pricer = load_pricer("models:/house-price/2")
+    server._added("house-price-v2", server.main_slot)
+    server._swapped("house-price-v2", pricer, None)
+
+    def served(name: str) -> float | None:
+        labels = {"model_name": name, "version": "2", "run_id": pricer.run_id or ""}
+        return REGISTRY.get_sample_value("homeval_model_info", labels)
+
+    assert served("house-price-v2") == 1.0
+    server._removed("house-price-v2")
+    assert served("house-price-v2") is None
