@@ -9,6 +9,8 @@ everything"; its time to a served prediction is recorded too.  Then ``--reps`` r
 ``homeval up --retrain-every 0`` on that home, each timed from the process's start to the
 first 200 from the predictor's ``:predict`` (polled every 0.1 s), then stopped with
 Ctrl-C.  Small feed batches keep the first run short; the model is the default size.
+Once each run says it is up, the RSS of every process it runs (feed, MLflow's UI,
+predictor, web UI and ``homeval up`` itself) is summed.
 """
 
 from __future__ import annotations
@@ -55,8 +57,33 @@ def environment(home: Path) -> dict[str, str]:
     }
 
 
-def timed_up(home: Path, log: Path, extra: list[str]) -> float:
-    """Seconds from starting ``homeval up`` to the first priced listing; then Ctrl-C."""
+def tree_rss(root: int) -> tuple[int, int]:
+    """(processes, RSS bytes) of ``root`` and every process below it (from /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            pages = int((entry / "statm").read_text().split()[1])
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(entry.name)] = int(fields[1])
+            rss[int(entry.name)] = pages * os.sysconf("SC_PAGE_SIZE")
+    tree = {root}
+    while True:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        if not more:
+            break
+        tree |= more
+    return len(tree & rss.keys()), sum(rss.get(pid, 0) for pid in tree)
+
+
+def timed_up(home: Path, log: Path, extra: list[str]) -> tuple[float, tuple[int, int]]:
+    """Seconds from starting ``homeval up`` to the first priced listing, and the
+    (processes, RSS) of all it runs once it says it is up; then Ctrl-C."""
     env = environment(home)
     url = f"http://127.0.0.1:{env['HOMEVAL_PREDICTOR_PORT']}/v1/models/house-price:predict"
     with log.open("w") as sink:
@@ -82,10 +109,12 @@ def timed_up(home: Path, log: Path, extra: list[str]) -> float:
                 if time.monotonic() > deadline:
                     sys.exit(f"no 'Ctrl-C stops everything' in {log}")
                 time.sleep(0.2)
+            time.sleep(5)  # settled
+            memory = tree_rss(process.pid)
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=120)
-    return seconds
+    return seconds, memory
 
 
 def main() -> int:
@@ -96,12 +125,14 @@ def main() -> int:
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    first = timed_up(home, WORK / "up-first.log", ["--retrain-every", "0"])
+    first, first_memory = timed_up(home, WORK / "up-first.log", ["--retrain-every", "0"])
     print(f"first run: {first:.1f} s to a served prediction")
     again = []
+    memory = []
     for rep in range(args.reps):
-        seconds = timed_up(home, WORK / f"up-{rep}.log", ["--retrain-every", "0"])
+        seconds, used = timed_up(home, WORK / f"up-{rep}.log", ["--retrain-every", "0"])
         again.append(seconds)
+        memory.append(used)
         print(f"second run {rep}: {seconds:.1f} s")
     median = statistics.median(again)
     verdict = "met" if median <= 20 else "NOT met"
@@ -112,16 +143,24 @@ def main() -> int:
         f"({time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} CPUs, load average at start "
         f"{load}). See the script's docstring for what is timed.",
         "",
-        "| run | seconds to the first priced listing |",
-        "|---|---:|",
-        f"| first (trains a model: pipeline on 15 batches of 2,000 generated rows) | {first:.1f} |",
+        "| run | seconds to the first priced listing | processes | RSS of all, MiB |",
+        "|---|---:|---:|---:|",
+        f"| first (trains a model: pipeline on 15 batches of 2,000 generated rows) | {first:.1f} "
+        f"| {first_memory[0]} | {first_memory[1] / 2**20:,.0f} |",
         *(
-            f"| again, rep {i} (the production model is there) | {s:.1f} |"
-            for i, s in enumerate(again)
+            f"| again, rep {i} (the production model is there) | {s:.1f} | {m[0]} "
+            f"| {m[1] / 2**20:,.0f} |"
+            for i, (s, m) in enumerate(zip(again, memory, strict=True))
         ),
         "",
         f"Goal (issue 20): a second `make up` serves within 20 s: **{verdict}** "
         f"(median {median:.1f} s; the issue measured 102–105 s).",
+        "",
+        f"Memory (issue 20 goal: all local services <= 1.5 GB RSS together after a pipeline "
+        f"run): {first_memory[1] / 2**30:.2f} GiB after the first run's pipeline, "
+        f"{max(m[1] for m in memory) / 2**30:.2f} GiB at most when resumed; "
+        f"**{'met' if first_memory[1] <= 1.5 * 2**30 else 'NOT met'}** "
+        "(RSS counts shared pages once per process: an upper bound).",
         "",
     ]
     (HERE / "RESULTS.md").write_text("\n".join(lines))
