@@ -9,16 +9,11 @@ once; a body without one (chunked) is read up to the limit, then 413, or handed 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
 
 import orjson
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from inference.asgi import ASGIApp, Message, Receive, Scope, Send, replay, send_json
 
 
 class BodyLimit:
@@ -60,12 +55,7 @@ class BodyLimit:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        return await self.app(
-            scope,
-            _replay_messages([{"type": "http.request", "body": body, "more_body": False}]),
-            send,
-        )
+        return await self.app(scope, replay(b"".join(chunks)), send)
 
     def _too_large(self, declared: int | None) -> str:
         size = f"{declared:,} bytes" if declared is not None else "more"
@@ -76,19 +66,7 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, send: Send, status: int, message: str) -> None:
         self.on_refused(scope["path"])
-        content = orjson.dumps({"error": message})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(content)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": content})
+        await send_json(send, status, orjson.dumps({"error": message}), close=True)
 
 
 def _replay_messages(messages: list[Message]) -> Receive:

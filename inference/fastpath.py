@@ -13,7 +13,6 @@ structured event body) and non-JSON content types.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
@@ -21,15 +20,10 @@ from kserve.errors import InvalidInput, ModelNotReady
 from kserve.model import InferenceVerb
 
 from inference import metrics
+from inference.asgi import ASGIApp, Receive, Scope, Send, replay, send_json
 from inference.model import HousePriceModel
 
 log = logging.getLogger("homeval.predictor")
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _PREFIX = "/v1/models/"
 _VERBS = {"predict": InferenceVerb.PREDICT, "explain": InferenceVerb.EXPLAIN}
@@ -76,7 +70,7 @@ class V1FastPath:
             return await self._error(send, name, endpoint, 400, "invalid_input",
                                      f"Unrecognized request format: {exc}")  # fmt: skip
         if isinstance(payload, dict) and "specversion" in payload:  # a structured CloudEvent
-            return await self.app(scope, _replay(body), send)
+            return await self.app(scope, replay(body), send)
         try:
             response, _ = await model(payload, headers, verb)
         except InvalidInput as exc:
@@ -87,32 +81,11 @@ class V1FastPath:
             log.error("500 on %s", path, exc_info=exc)
             return await self._error(send, name, endpoint, 500, "internal",
                                      f"internal error: {type(exc).__name__}")  # fmt: skip
-        await _send_json(send, 200, orjson.dumps(response))
+        await send_json(send, 200, orjson.dumps(response))
         return None
 
     async def _error(
         self, send: Send, name: str, endpoint: str, code: int, kind: str, message: str
     ) -> None:
         metrics.record_error(name, endpoint, code, kind)
-        await _send_json(send, code, orjson.dumps({"error": message}))
-
-
-def _replay(body: bytes) -> Receive:
-    async def receive() -> Message:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
-
-
-async def _send_json(send: Send, status: int, content: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(content)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": content})
+        await send_json(send, code, orjson.dumps({"error": message}))

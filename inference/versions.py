@@ -10,16 +10,11 @@ not served is a clean 404 naming what is.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
 import orjson
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from inference.asgi import ASGIApp, Receive, Scope, Send, send_json
 
 _VERSIONED: Final = re.compile(r"^/v2/models/([^/]+)/versions/([^/]+)(/infer|/ready)?$")
 
@@ -53,21 +48,6 @@ class PinnedVersions:
                 f"version {version} of {name} is not served (versions served: {listing}; "
                 "HOMEVAL_PREDICTOR_VERSIONS chooses them)"
             )
-            return await _send_json(send, 404, {"error": message})
+            return await send_json(send, 404, orjson.dumps({"error": message}))
         path = f"/v2/models/{pinned}{rest or ''}"
         return await self.app({**scope, "path": path, "raw_path": path.encode()}, receive, send)
-
-
-async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:
-    body = orjson.dumps(content)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
