@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,6 +88,32 @@ def ctrl_c_reaches_it() -> None:
     KeyboardInterrupt: the child would not stop the way a user's Ctrl-C stops it.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def http_server_on(port: int) -> Iterator[int]:
+    """A plain ``python -m http.server`` answering on ``port`` (another process holding
+    it, as another instance's server would); yields its pid."""
+    import httpx
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "http.server did not answer"
+                time.sleep(0.05)
+        yield server.pid
+    finally:
+        server.kill()
+        server.wait()
 
 
 def free_port() -> int:

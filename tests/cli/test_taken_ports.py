@@ -8,35 +8,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from homeval.launcher import url_answers
-from tests.conftest import free_port
+from tests.conftest import free_port, http_server_on
 
 HOMEVAL = [sys.executable, "-m", "homeval"]
-
-
-@contextmanager
-def other_server(port: int) -> Iterator[int]:
-    """A process answering HTTP on ``port`` (as another instance's server would)."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while not url_answers(f"http://127.0.0.1:{port}/"):
-            assert time.monotonic() < deadline, "http.server did not answer"
-            time.sleep(0.05)
-        yield server.pid
-    finally:
-        server.kill()
-        server.wait()
 
 
 def run(
@@ -70,7 +49,7 @@ def test_a_server_command_refuses_a_taken_port(
     command: list[str], env: dict[str, str], setting: str
 ) -> None:
     port = free_port()
-    with other_server(port) as holder:
+    with http_server_on(port) as holder:
         done = run(
             [part.format(port=port) for part in command],
             {name: value.format(port=port) for name, value in env.items()},
@@ -95,7 +74,7 @@ def test_up_refuses_a_taken_predictor_port_before_training(tmp_path: Path) -> No
         "HOMEVAL_UI_PORT": str(free_port()),
         "HOMEVAL_MLFLOW_UI_PORT": str(free_port()),
     }
-    with other_server(predictor) as holder:
+    with http_server_on(predictor) as holder:
         started = time.monotonic()
         done = run([*HOMEVAL, "up"], env, timeout_s=120)
         took = time.monotonic() - started

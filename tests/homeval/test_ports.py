@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from homeval.ports import PortInUseError, ensure_free, port_holder
-from tests.conftest import free_port
+from tests.conftest import free_port, http_server_on
 
 
 @contextmanager
@@ -46,21 +44,10 @@ def test_a_listening_port_names_this_process() -> None:
 
 def test_the_holder_is_another_process_with_its_command_line() -> None:
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while (holder := port_holder("127.0.0.1", port)) is None:
-            assert time.monotonic() < deadline, "http.server did not listen"
-            time.sleep(0.05)
-        command = f"{Path(sys.executable).name} -m http.server {port} --bind 127.0.0.1"
-        assert holder == f"pid {server.pid} ({command})"
-    finally:
-        server.kill()
-        server.wait()
+    with http_server_on(port) as pid:
+        holder = port_holder("127.0.0.1", port)
+    command = f"{Path(sys.executable).name} -m http.server {port} --bind 127.0.0.1"
+    assert holder == f"pid {pid} ({command})"
 
 
 def test_a_wildcard_bind_is_taken_by_a_loopback_listener() -> None:
