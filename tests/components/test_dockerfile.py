@@ -35,18 +35,34 @@ def instructions() -> list[tuple[str, str]]:
 
 
 def stages() -> list[list[tuple[str, str]]]:
+    """The instructions of each stage (the global ARGs before the first FROM left out)."""
     result: list[list[tuple[str, str]]] = []
     for word, args in instructions():
         if word == "FROM":
             result.append([])
-        result[-1].append((word, args))
+        if result:
+            result[-1].append((word, args))
     return result
 
 
+def base_images() -> list[str]:
+    """Each FROM's image, a ``${ARG}`` read as that build argument's default."""
+    defaults: dict[str, str] = {}
+    bases = []
+    for word, args in instructions():
+        if word == "ARG" and "=" in args:
+            name, _, value = args.partition("=")
+            defaults[name.strip()] = value.strip()
+        elif word == "FROM":
+            image = args.split()[0]
+            bases.append(re.sub(r"\$\{?(\w+)\}?", lambda m: defaults.get(m.group(1), ""), image))
+    return bases
+
+
 def test_both_stages_are_python_311_slim() -> None:
-    bases = [args.split()[0] for word, args in instructions() if word == "FROM"]
+    bases = base_images()
     assert len(bases) == 2
-    assert all(b.startswith("python:3.11-slim") for b in bases)
+    assert all(b.startswith("python:3.11-slim") for b in bases), bases
 
 
 def test_the_image_runs_as_a_non_root_user() -> None:
