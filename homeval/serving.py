@@ -97,6 +97,8 @@ class WatchEvents:
     failed: Callable[[str, str, BaseException], None] = lambda name, uri, exc: None
     added: Callable[[str, ModelSlot], None] = lambda name, slot: None
     removed: Callable[[str], None] = lambda name: None
+    fell_back: Callable[[str, Pricer, BaseException], None] = lambda name, new, exc: None
+    """Nothing served and the alias's version would not load: ``new`` serves instead."""
 
 
 @dataclass
@@ -132,8 +134,10 @@ class ModelWatcher:
             return changed
 
     def _poll_main(self) -> bool:
+        wanted: str | None = None
         try:
             resolved = self.resolver(self.uri)
+            wanted = resolved.version
             current = self.main._pricer
             if current is not None and (
                 resolved.version is None or resolved.version == current.version
@@ -142,10 +146,36 @@ class ModelWatcher:
             pricer = self._load(resolved.uri)
         except Exception as exc:  # any failure leaves the old model serving
             self.events.failed(self.main.name, self.uri, exc)
+            if self.main._pricer is None:
+                return self._fall_back(wanted, exc)
             return False
         old = self.main.swap(pricer)
         self.events.swapped(self.main.name, pricer, old)
         return True
+
+    def _fall_back(self, failed: str | None, exc: BaseException) -> bool:
+        """Nothing serves (a restart) and the alias points at a version that does not
+        load (a broken artifact): serve the newest version that does, rather than 503 for
+        good; every poll still tries the alias, and takes it as soon as it loads."""
+        if not self.uri.startswith("models:/"):
+            return False
+        try:
+            client = self.client_factory() if self.client_factory else _mlflow_client()
+            found = client.search_model_versions(f"name='{self.model_name}'")
+            versions = sorted({str(v.version) for v in found} - {str(failed)}, key=int)
+        except Exception:  # the registry itself is down: nothing to fall back on
+            return False
+        for version in reversed(versions):
+            try:
+                resolved = self.resolver(f"models:/{self.model_name}/{version}")
+                pricer = self._load(resolved.uri)
+            except Exception as other:
+                log.info("fallback: version %s does not load either (%s)", version, other)
+                continue
+            self.main.swap(pricer)
+            self.events.fell_back(self.main.name, pricer, exc)
+            return True
+        return False
 
     def _load(self, uri: str) -> Pricer:
         """Reuse a pricer already serving the same version (main or pinned)."""
@@ -212,3 +242,9 @@ class ModelWatcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+
+def _mlflow_client() -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient()

@@ -140,7 +140,8 @@ PREDICTED_PRICE = BatchHistogram(
 )  # fmt: skip
 RELOADS = Counter(
     "homeval_model_reloads_total",
-    "Model loads after the alias moved (or the first), by outcome (success, failure).",
+    "Model loads after the alias moved (or the first), by outcome (success, failure; "
+    "fallback: the alias's version did not load and an older one serves).",
     ["model_name", "outcome"],
 )
 

@@ -249,7 +249,11 @@ class PredictorServer(ModelServer):
             max_versions=settings.predictor_max_versions,
             loader=partial(load_pricer, threads=settings.predictor_threads),
             events=WatchEvents(
-                swapped=self._swapped, failed=self._failed, added=self._added, removed=self._removed
+                swapped=self._swapped,
+                failed=self._failed,
+                added=self._added,
+                removed=self._removed,
+                fell_back=self._fell_back,
             ),
         )
         self.register_model(self._model(self.main_slot))
@@ -292,6 +296,15 @@ class PredictorServer(ModelServer):
             exc,
             "keeping the version it serves" if serving else "not ready yet, will retry",
         )
+
+    def _fell_back(self, name: str, new: Pricer, exc: BaseException) -> None:
+        log.warning(
+            "%s: the alias's version does not load (%s: %s); serving version %s, the newest "
+            "that does, until it does",
+            name, type(exc).__name__, exc, new.version,
+        )  # fmt: skip
+        metrics.RELOADS.labels(name, "fallback").inc()
+        self._swapped(name, new, None)
 
     def _added(self, name: str, slot: ModelSlot) -> None:
         self.register_model(self._model(slot))

@@ -74,3 +74,73 @@ def test_versions_spec_accepts(spec: str) -> None:
 def test_versions_spec_refuses(spec: str) -> None:
     with pytest.raises(ValueError, match="predictor_versions"):
         check_versions_spec(spec)
+
+
+def test_a_restart_onto_a_broken_alias_serves_the_newest_version_that_loads() -> None:
+    broken = {"3", "2"}  # the alias's version and the one before do not load
+    events: list[tuple[str, Any]] = []
+
+    def loader(uri: str) -> Any:
+        version = uri.rsplit("/", 1)[1]
+        if version in broken:
+            raise OSError(f"artifact of {version} gone")
+        return FakePricer(version)
+
+    registry = type(
+        "Client",
+        (),
+        {"search_model_versions": lambda self, query: [
+            type("V", (), {"version": v})() for v in ("1", "2", "3")
+        ]},
+    )  # fmt: skip
+    slot = ModelSlot("m")
+    watcher = ModelWatcher(
+        main=slot,
+        uri="models:/m@production",
+        model_name="m",
+        period_s=0,
+        loader=loader,
+        resolver=lambda uri: ResolvedModel(
+            uri if "@" not in uri else "models:/m/3", "m", "3" if "@" in uri else uri[-1]
+        ),
+        client_factory=registry,
+        events=WatchEvents(
+            swapped=lambda name, new, old: events.append(("swapped", new.version)),
+            failed=lambda name, uri, exc: events.append(("failed", str(exc))),
+            fell_back=lambda name, new, exc: events.append(("fell_back", new.version)),
+        ),
+    )
+    assert watcher.poll() is True
+    assert slot.pricer.version == "1"  # not 503 for good: the newest version that loads
+    assert events == [("failed", "artifact of 3 gone"), ("fell_back", "1")]
+    assert watcher.poll() is False  # the alias is tried again, and still fails
+    assert slot.pricer.version == "1"
+    broken.clear()  # the artifact is back
+    assert watcher.poll() is True
+    assert slot.pricer.version == "3"
+
+
+def test_a_broken_alias_does_not_replace_a_model_already_serving() -> None:
+    def loader(uri: str) -> Any:
+        if uri.endswith("/2"):
+            raise OSError("artifact gone")
+        return FakePricer(uri.rsplit("/", 1)[1])
+
+    pointer = {"version": "1"}
+    fell: list[str] = []
+    watcher = ModelWatcher(
+        main=ModelSlot("m"),
+        uri="models:/m@production",
+        model_name="m",
+        period_s=0,
+        loader=loader,
+        resolver=lambda uri: ResolvedModel(
+            f"models:/m/{pointer['version']}", "m", pointer["version"]
+        ),
+        events=WatchEvents(fell_back=lambda name, new, exc: fell.append(new.version)),
+    )
+    assert watcher.poll() is True
+    pointer["version"] = "2"
+    assert watcher.poll() is False
+    assert watcher.main.pricer.version == "1"
+    assert fell == []  # the old model serves on; no fallback is needed

@@ -336,6 +336,46 @@ def test_no_access_log_per_request_by_default(server: Served, client: httpx.Clie
     assert server.output().count("POST /v1/models") == before == 0
 
 
+def test_a_restart_onto_a_broken_artifact_serves_the_newest_version_that_loads(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """The alias points at a version whose artifact is gone: not 503 for good, but the
+    newest version that loads, said in the log and the reload metric."""
+    import shutil
+
+    from mlflow import MlflowClient
+
+    copy = tmp_path / "mlflow.db"
+    shutil.copy(registry.home / "mlflow.db", copy)
+    uri = f"sqlite:///{copy}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    newest = max(int(v.version) for v in client.search_model_versions("name='house-price'"))
+    broken = client.create_model_version(
+        "house-price", source=str(tmp_path / "no-such-artifact"), run_id=None
+    )
+    client.set_registered_model_alias("house-price", "production", broken.version)
+    env = {
+        **registry.env(),
+        "MLFLOW_TRACKING_URI": uri,
+        "HOMEVAL_MLFLOW_TRACKING_URI": uri,
+        "HOMEVAL_PREDICTOR_RELOAD_S": "0.5",
+        "HOMEVAL_PREDICTOR_VERSIONS": "none",
+    }
+    served = start_server(env, tmp_path / "server.log")
+    try:
+        with httpx.Client(base_url=served.url, timeout=10) as c:
+            body = c.post("/v1/models/house-price:predict", json={"instances": [GOOD_V1]})
+            assert body.status_code == 200, body.text
+            assert body.json()["model_version"] == str(newest)
+            text = c.get("/metrics").text
+            assert (
+                'homeval_model_reloads_total{model_name="house-price",outcome="fallback"}' in text
+            )
+    finally:
+        stop_server(served)
+    assert f"serving version {newest}, the newest that does" in served.output()
+
+
 def test_not_ready_until_a_model_loads_and_then_ready(registry: Registry, tmp_path: Path) -> None:
     """The alias does not exist yet: alive, not ready, 503 — until it is set."""
     import shutil
