@@ -104,6 +104,25 @@ def ui_service(settings: Settings, ready_timeout_s: float) -> Service:
     )
 
 
+def production_version() -> str | None:
+    """The version in production, read by a child process (``homeval.production_version``)
+    with the same environment, so MLflow stays out of ``homeval up``'s memory; the child
+    also creates MLflow's store when it is new.  LaunchError with its words if it fails."""
+    from homeval.launcher import LaunchError
+
+    done = subprocess.run(
+        [sys.executable, "-m", "homeval.production_version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        last = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise LaunchError(f"cannot read the production model from MLflow:\n{last}")
+    version = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    return version or None
+
+
 # --- the pipeline ---------------------------------------------------------------------------
 
 

@@ -140,6 +140,7 @@ def _start_platform(
         mlflow_service,
         mlflow_ui_url,
         predictor_service,
+        production_version,
         ui_service,
         ui_url,
     )
@@ -147,11 +148,9 @@ def _start_platform(
     # everything starts at once: the predictor waits for a production model by itself
     # (it polls the alias), the web UI and MLflow's need nothing from the pipeline, and a
     # second `up` then serves within seconds instead of one service after another
-    from homeval.tracking import configure
-
-    # MLflow's store is created (and migrated) here, once: three processes opening a new
+    # MLflow's store is created (and migrated) first, once: three processes opening a new
     # SQLite store together race on its schema migration and one of them dies
-    configure(settings)
+    current = production_version()
     mlflow = mlflow_service(settings, ready_timeout)
     if mlflow is not None:
         supervisor.start(mlflow)
@@ -160,7 +159,7 @@ def _start_platform(
         addresses.add_row("MLflow", settings.mlflow_tracking_uri)
     supervisor.start(predictor_service(settings, ready_timeout))
     supervisor.start(ui_service(settings, ready_timeout))
-    _first_model(settings)
+    _first_model(settings, current)
     with console.status("waiting for the predictor, the web UI and MLflow's UI ..."):
         for name in ("predictor", "ui", "mlflow"):
             if name in supervisor.services:
@@ -181,15 +180,13 @@ def _start_platform(
     return schedule
 
 
-def _first_model(settings: Settings) -> None:
+def _first_model(settings: Settings, current: str | None) -> None:
     """Run the pipeline until a model holds the production alias (at once if one does)."""
     from homeval.launcher import LaunchError
-    from homeval.local_platform import run_pipeline
-    from homeval.registry import production_model
+    from homeval.local_platform import production_version, run_pipeline
 
-    current = production_model(settings)
     if current is not None:
-        console.print(f"[green]✓[/] model v{current.version} is in production: serving it")
+        console.print(f"[green]✓[/] model v{current} is in production: serving it")
         return
     for attempt in range(1, settings.up_first_model_runs + 1):
         log_path = settings.home / "logs" / "pipeline.log"
@@ -198,7 +195,7 @@ def _first_model(settings: Settings) -> None:
         if not outcome.succeeded:
             raise LaunchError(f"{outcome.summary()}; see {log_path}")
         console.print(f"[cyan]•[/] {outcome.summary()}")
-        if production_model(settings) is not None:
+        if production_version() is not None:
             return
     raise LaunchError(
         f"no model reached production after {settings.up_first_model_runs} pipeline runs: "
