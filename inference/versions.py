@@ -14,14 +14,10 @@ from typing import Any, Final
 
 import orjson
 
+from homeval.serving import version_name
 from inference.asgi import ASGIApp, Receive, Scope, Send, send_json
 
 _VERSIONED: Final = re.compile(r"^/v2/models/([^/]+)/versions/([^/]+)(/infer|/ready)?$")
-
-
-def pinned_name(name: str, version: str) -> str:
-    """The name version ``version`` of ``name`` is served under."""
-    return f"{name}-v{version}"
 
 
 class PinnedVersions:
@@ -36,12 +32,11 @@ class PinnedVersions:
         if match is None:
             return await self.app(scope, receive, send)
         name, version, rest = match.groups()
-        pinned = pinned_name(name, version)
+        pinned = version_name(name, version)
         if self.models.get_model(pinned) is None:
+            prefix = version_name(name, "")
             served = sorted(
-                n.removeprefix(f"{name}-v")
-                for n in self.models.get_models()
-                if n.startswith(f"{name}-v")
+                n.removeprefix(prefix) for n in self.models.get_models() if n.startswith(prefix)
             )
             listing = ", ".join(served) if served else "none"
             message = (
