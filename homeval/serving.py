@@ -72,8 +72,10 @@ def check_versions_spec(spec: str) -> str:
     )
 
 
-def selected_versions(client: Any, model_name: str, spec: str, limit: int) -> list[str]:
-    """Registered versions to serve side by side, newest first."""
+def selected_versions(
+    client: Any, model_name: str, spec: str, limit: int | None = None
+) -> list[str]:
+    """Registered versions to serve side by side, newest first (at most ``limit``)."""
     spec = check_versions_spec(spec)
     if spec == "none":
         return []
@@ -160,12 +162,12 @@ class ModelWatcher:
         if not self.uri.startswith("models:/"):
             return False
         try:
-            client = self.client_factory() if self.client_factory else _mlflow_client()
-            found = client.search_model_versions(f"name='{self.model_name}'")
-            versions = sorted({str(v.version) for v in found} - {str(failed)}, key=int)
+            versions = selected_versions(self._client(), self.model_name, "all")
         except Exception:  # the registry itself is down: nothing to fall back on
             return False
-        for version in reversed(versions):
+        for version in versions:
+            if version == failed:
+                continue
             try:
                 resolved = self.resolver(f"models:/{self.model_name}/{version}")
                 pricer = self._load(resolved.uri)
@@ -185,13 +187,17 @@ class ModelWatcher:
                 return pricer
         return self.loader(uri)
 
-    def _poll_pinned(self) -> bool:
+    def _client(self) -> Any:
+        if self.client_factory is not None:
+            return self.client_factory()
         from mlflow import MlflowClient
 
+        return MlflowClient()
+
+    def _poll_pinned(self) -> bool:
         try:
-            client = self.client_factory() if self.client_factory else MlflowClient()
             wanted = selected_versions(
-                client, self.model_name, self.versions_spec, self.max_versions
+                self._client(), self.model_name, self.versions_spec, self.max_versions
             )
         except Exception as exc:
             self.events.failed(self.model_name + "-versions", self.uri, exc)
@@ -242,9 +248,3 @@ class ModelWatcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-
-
-def _mlflow_client() -> Any:
-    from mlflow import MlflowClient
-
-    return MlflowClient()
