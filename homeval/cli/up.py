@@ -63,8 +63,6 @@ def up(
     code = 0
     with signals_raise_interrupt():
         try:
-            if not data_only:
-                _check_ports(settings, ready_timeout)
             addresses.add_row("feed", _start_feed(settings, supervisor, ready_timeout))
             if data_only:
                 run_collect(settings, batches or settings.collect_max_batches, restart=False)
@@ -89,22 +87,6 @@ def up(
             supervisor.stop_all()
     console.print("stopped: no service left running")
     raise typer.Exit(code)
-
-
-def _check_ports(settings: Settings, ready_timeout: float) -> None:
-    """Refuse at once, before any training, when a port the platform needs is taken
-    (another ``homeval up`` may be serving there: its answers are not ours)."""
-    from homeval.launcher import check_port
-    from homeval.local_platform import mlflow_service, predictor_service, ui_service
-
-    mlflow = mlflow_service(settings, ready_timeout)
-    for service in (
-        mlflow,
-        predictor_service(settings, ready_timeout),
-        ui_service(settings, ready_timeout),
-    ):
-        if service is not None:
-            check_port(service)
 
 
 def _start_feed(settings: Settings, supervisor: Supervisor, ready_timeout: float) -> str:
@@ -145,12 +127,13 @@ def _start_platform(
         ui_url,
     )
 
-    # everything starts at once: the predictor waits for a production model by itself
-    # (it polls the alias), the web UI and MLflow's need nothing from the pipeline, and a
-    # second `up` then serves within seconds instead of one service after another
     # MLflow's store is created (and migrated) first, once: three processes opening a new
     # SQLite store together race on its schema migration and one of them dies
     current = production_version()
+    # then everything starts at once, before any training (a taken port is refused here,
+    # by the supervisor): the predictor waits for a production model by itself (it polls
+    # the alias), the web UI and MLflow's need nothing from the pipeline, and a second
+    # `up` serves within seconds instead of one service after another
     mlflow = mlflow_service(settings, ready_timeout)
     if mlflow is not None:
         supervisor.start(mlflow)
