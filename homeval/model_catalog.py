@@ -92,7 +92,7 @@ def headline(metrics: Mapping[str, float]) -> dict[str, float]:
     """The few metrics worth a column, by their plain name, whatever the prefix."""
     out: dict[str, float] = {}
     for name in HEADLINE_METRICS:
-        for key in (name, f"test_{name}", f"holdout_{name}", f"val_{name}"):
+        for key in (name, *(prefix + name for prefix in _PREFIXES)):
             if key in metrics:
                 out[name] = float(metrics[key])
                 break
