@@ -82,9 +82,9 @@ class HomevalRESTServer(RESTServer):
         host: str,
         port: int,
         access_log: bool,
+        model_name: str,
+        max_body_bytes: int,
         fast_path: bool = True,
-        model_name: str = "house-price",
-        max_body_bytes: int = 8 * 1024 * 1024,
     ) -> None:
         super().__init__(
             "kserve.model_server:app",
