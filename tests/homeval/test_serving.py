@@ -25,29 +25,37 @@ class FakePricer:
         )
 
 
-def test_the_slot_swaps_only_after_a_successful_load() -> None:
-    pointer = {"version": "1"}
-    broken = {"2"}
-    events: list[tuple[str, Any]] = []
+def loader_failing_on(broken: set[str]) -> Any:
+    """A loader of ``models:/m/<version>`` that fails for the versions in ``broken`` (a set
+    the test may change between polls)."""
 
-    def loader(uri: str) -> Any:
+    def load(uri: str) -> Any:
         version = uri.rsplit("/", 1)[1]
         if version in broken:
-            raise OSError("artifact gone")
+            raise OSError(f"artifact of {version} gone")
         return FakePricer(version)
 
+    return load
+
+
+def watcher_of(main: ModelSlot, loader: Any, resolver: Any, **options: Any) -> ModelWatcher:
+    """The watcher of model ``m``'s production alias, polled by hand."""
+    return ModelWatcher(
+        main=main, uri="models:/m@production", model_name="m", period_s=0,
+        loader=loader, resolver=resolver, **options,
+    )  # fmt: skip
+
+
+def test_the_slot_swaps_only_after_a_successful_load() -> None:
+    pointer = {"version": "1"}
+    events: list[tuple[str, Any]] = []
     slot = ModelSlot("m")
     with pytest.raises(NotLoadedError):
         _ = slot.pricer
-    watcher = ModelWatcher(
-        main=slot,
-        uri="models:/m@production",
-        model_name="m",
-        period_s=0,
-        loader=loader,
-        resolver=lambda uri: ResolvedModel(
-            f"models:/m/{pointer['version']}", "m", pointer["version"]
-        ),
+    watcher = watcher_of(
+        slot,
+        loader_failing_on({"2"}),
+        lambda uri: ResolvedModel(f"models:/m/{pointer['version']}", "m", pointer["version"]),
         events=WatchEvents(
             swapped=lambda name, new, old: events.append(("swapped", new.version)),
             failed=lambda name, uri, exc: events.append(("failed", uri)),
@@ -79,13 +87,6 @@ def test_versions_spec_refuses(spec: str) -> None:
 def test_a_restart_onto_a_broken_alias_serves_the_newest_version_that_loads() -> None:
     broken = {"3", "2"}  # the alias's version and the one before do not load
     events: list[tuple[str, Any]] = []
-
-    def loader(uri: str) -> Any:
-        version = uri.rsplit("/", 1)[1]
-        if version in broken:
-            raise OSError(f"artifact of {version} gone")
-        return FakePricer(version)
-
     registry = type(
         "Client",
         (),
@@ -94,13 +95,10 @@ def test_a_restart_onto_a_broken_alias_serves_the_newest_version_that_loads() ->
         ]},
     )  # fmt: skip
     slot = ModelSlot("m")
-    watcher = ModelWatcher(
-        main=slot,
-        uri="models:/m@production",
-        model_name="m",
-        period_s=0,
-        loader=loader,
-        resolver=lambda uri: ResolvedModel(
+    watcher = watcher_of(
+        slot,
+        loader_failing_on(broken),
+        lambda uri: ResolvedModel(
             uri if "@" not in uri else "models:/m/3", "m", "3" if "@" in uri else uri[-1]
         ),
         client_factory=registry,
@@ -121,22 +119,12 @@ def test_a_restart_onto_a_broken_alias_serves_the_newest_version_that_loads() ->
 
 
 def test_a_broken_alias_does_not_replace_a_model_already_serving() -> None:
-    def loader(uri: str) -> Any:
-        if uri.endswith("/2"):
-            raise OSError("artifact gone")
-        return FakePricer(uri.rsplit("/", 1)[1])
-
     pointer = {"version": "1"}
     fell: list[str] = []
-    watcher = ModelWatcher(
-        main=ModelSlot("m"),
-        uri="models:/m@production",
-        model_name="m",
-        period_s=0,
-        loader=loader,
-        resolver=lambda uri: ResolvedModel(
-            f"models:/m/{pointer['version']}", "m", pointer["version"]
-        ),
+    watcher = watcher_of(
+        ModelSlot("m"),
+        loader_failing_on({"2"}),
+        lambda uri: ResolvedModel(f"models:/m/{pointer['version']}", "m", pointer["version"]),
         events=WatchEvents(fell_back=lambda name, new, exc: fell.append(new.version)),
     )
     assert watcher.poll() is True
