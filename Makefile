@@ -17,8 +17,11 @@ STAMP := $(VENV)/.synced
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.synced
 DAGS := pipelines/dags
+IMAGE_TAG ?= dev
+# the image parts `make images` builds (empty: all of scripts/bump_image_tags.py's list)
+IMAGES ?=
 
-.PHONY: docs help install up test lint format typecheck unit system-deps reset clean airflow-env airflow-lock dag-test dag-run deploy-check bench-ingest bench-serving
+.PHONY: docs help images install up test lint format typecheck unit system-deps reset clean airflow-env airflow-lock dag-test dag-run deploy-check bench-ingest bench-serving
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,7 +71,10 @@ bench-serving: install system-deps  ## predictor vs MLServer, mlflow serve, plai
 	$(PY) bench/serving/breakdown.py
 	$(PY) bench/serving/threads.py
 
-system-deps:  ## Debian packages the tests use (prometheus, chromium, wrk)
+images: install  ## build every image here (starts Debian's docker.io when no engine runs; stand-in bases offline; IMAGE_TAG=dev)
+	$(PY) scripts/images.py --tag $(IMAGE_TAG) $(IMAGES)
+
+system-deps:  ## Debian packages the tests use (prometheus, chromium, wrk, docker.io, debootstrap)
 	scripts/install-system-deps.sh
 
 lint: install  ## ruff lint + format check

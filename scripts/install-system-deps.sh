@@ -2,7 +2,10 @@
 # Debian packages the tests and benchmarks need. Installs only what is missing;
 # says clearly what to do when it cannot (no root, no apt).
 set -euo pipefail
-declare -A want=([prometheus]=prometheus [chromium]=chromium [wrk]=wrk)
+# dockerd and debootstrap: the image tests build the images (stand-in bases from Debian
+# packages where no registry answers) and run them in Debian's engine
+declare -A want=([prometheus]=prometheus [chromium]=chromium [wrk]=wrk [dockerd]=docker.io
+                 [debootstrap]=debootstrap)
 missing=()
 for cmd in "${!want[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
