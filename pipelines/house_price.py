@@ -18,6 +18,7 @@ steps inherit the caller's environment instead.  Caching is off: every step read
 writes state outside KFP (the feed, the store, MLflow), so a cached answer would be stale.
 """
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from kfp import dsl, kubernetes
@@ -68,10 +69,10 @@ shared 2-core machine or a CPU-limited pod that spinning starves the threads doi
 work: a 150k-row fit measured 37 s spinning against 4.3 s passive under load."""
 
 
-def _configure(task: Any, step: str, display_name: str) -> Any:
+def _configure(task: Any, step: str, display_name: str, env: Mapping[str, str]) -> Any:
     task.set_display_name(display_name)
     task.set_caching_options(False)
-    for name, value in STEP_ENV.items():
+    for name, value in {**STEP_ENV, **env}.items():
         task.set_env_variable(name, value)
     task.set_memory_limit(MEMORY_LIMITS[step])
     kubernetes.use_config_map_as_env(task, CONFIG_MAP, {k: k for k in CONFIG_KEYS})
@@ -80,9 +81,15 @@ def _configure(task: Any, step: str, display_name: str) -> Any:
     return task
 
 
-def make_pipeline(image: str) -> Any:
-    """The pipeline with every step on ``image`` (a KFP GraphComponent)."""
+def make_pipeline(image: str, env: Mapping[str, str] | None = None) -> Any:
+    """The pipeline with every step on ``image`` (a KFP GraphComponent).
+
+    ``env`` is set on every step as plain variables: what the ConfigMap and Secrets give a
+    step on a cluster, for a local runner that starts containers (it reads no Kubernetes
+    objects). Compiled pipelines leave it empty.
+    """
     steps = build_components(image)
+    extra = dict(env or {})
 
     @dsl.pipeline(
         name=PIPELINE_NAME,
@@ -103,11 +110,13 @@ def make_pipeline(image: str) -> Any:
             ),
             "collect",
             "collect listings from the feed",
+            extra,
         )
         processed = _configure(
             steps.process(pipeline_run=pipeline_run, job_id=job_id).after(collected),
             "process",
             "clean new listings",
+            extra,
         )
         data_ok = _configure(
             steps.gates(
@@ -118,6 +127,7 @@ def make_pipeline(image: str) -> Any:
             ).after(processed),
             "gates",
             "gates: enough clean and feed rows",
+            extra,
         )
         with dsl.If(data_ok.output == True, name="enough-data"):  # noqa: E712 (KFP condition)
             drifted = _configure(
@@ -128,12 +138,14 @@ def make_pipeline(image: str) -> Any:
                 ),
                 "drift",
                 "drift against the production model",
+                extra,
             )
             with dsl.If(drifted.outputs["Output"] == True, name="training-needed"):  # noqa: E712
                 trained = _configure(
                     steps.train(pipeline_run=pipeline_run, job_id=job_id),
                     "train",
                     "train candidates",
+                    extra,
                 )
                 _configure(
                     steps.promote(
@@ -143,6 +155,7 @@ def make_pipeline(image: str) -> Any:
                     ),
                     "promote",
                     "champion / challenger",
+                    extra,
                 )
 
     return house_price_pipeline

@@ -90,11 +90,17 @@ def run_locally(
     run_id: str | None = None,
     on_line: Callable[[str], None] | None = None,
     on_task: Callable[[str, str], None] | None = None,
+    container_env: Mapping[str, str] | None = None,
 ) -> LocalRunResult:
     """Run the whole pipeline locally; never raises for a failed step (state says it).
 
     ``arguments`` are pipeline parameters (e.g. ``min_clean_rows``); ``on_task`` gets
-    ``(task, "RUNNING" | "SUCCESS" | "FAILURE")``.
+    ``(task, "RUNNING" | "SUCCESS" | "FAILURE")``.  With ``container_env`` every step
+    runs in ``settings.component_image`` instead (KFP's ``DockerRunner``, which needs the
+    ``docker`` package and an engine), as a cluster runs it: the image's user, a read-only
+    root with ``/tmp`` and ``/data`` writable, and only ``container_env`` — what the
+    ConfigMap and Secrets give a step — for configuration; on the host network, so the
+    addresses in it are the host's.
     """
     from kfp import local
 
@@ -123,11 +129,11 @@ def run_locally(
         warnings.filterwarnings("ignore", message=".*no effect in the current local runner.*")
         try:
             local.init(
-                runner=local.SubprocessRunner(use_venv=False),
+                runner=_runner(settings, container_env),
                 pipeline_root=str(settings.pipeline_root),
                 raise_on_error=True,
             )
-            pipeline = make_pipeline(settings.component_image)
+            pipeline = make_pipeline(settings.component_image, container_env)
             pipeline(**{**(arguments or {}), "pipeline_run": run_id})
         except Exception as exc:  # a failed step, or a pipeline that would not start
             state, error = FAILED, f"{type(exc).__name__}: {exc}"
@@ -143,6 +149,21 @@ def run_locally(
         state = FAILED
         error = error or f"cannot read the run's decisions from the store: {exc}"
     return LocalRunResult(run_id, state, decisions, time.monotonic() - started, error)
+
+
+def _runner(settings: Settings, container_env: Mapping[str, str] | None) -> Any:
+    from kfp import local
+
+    if container_env is None:
+        return local.SubprocessRunner(use_venv=False)
+    # the steps run as the image's user and write their outputs into the bind-mounted
+    # pipeline root: let any user create files there, as in /tmp (sticky bit)
+    settings.pipeline_root.chmod(0o1777)
+    return local.DockerRunner(
+        network_mode="host",
+        read_only=True,
+        tmpfs={"/tmp": "mode=1777", "/data": "uid=1000,gid=1000"},  # noqa: S108 (in the container)
+    )
 
 
 def _decisions(settings: Settings, run_id: str) -> RunDecisions:
