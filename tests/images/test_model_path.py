@@ -1,0 +1,260 @@
+"""The model path in containers, as the cluster runs it.
+
+The pipeline runs in the component image (KFP's ``DockerRunner``: collect → process →
+gates → drift → train → promote), against the feed container, a PostgreSQL store and the
+homeval-mlflow container whose artifacts go to S3 (moto on loopback) — configured only by
+what the ConfigMap and Secrets give a step.  The predictor container then serves what
+that run promoted (``models:/house-price@production`` from the MLflow server) to KServe's
+own client, follows an alias move without a failed request, and the UI container prices a
+listing through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+
+from homeval.scratch_db import scratch_database
+from tests.conftest import free_port
+from tests.homeval.helpers import real_listings, small_model
+from tests.images.conftest import (
+    BUCKET,
+    S3_KEYS,
+    Container,
+    cluster_env,
+    detached,
+    mlflow_server,
+    s3_client,
+)
+from tests.inference.conftest import Registry, register
+
+pytestmark = pytest.mark.slow
+
+FEED_BATCH = 2000
+BATCHES = 6
+"""The run collects about 12,000 generated rows: enough to pass the data gate with its
+threshold lowered below (a run parameter, as the Airflow DAG sends it)."""
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The services of one pipeline run, and what it left in the registry."""
+
+    mlflow_url: str
+    s3_url: str
+    listings: pd.DataFrame
+    promoted: str
+    """The version the pipeline run promoted (alias production)."""
+    other: str
+    """A second version, registered from outside, that no alias names."""
+
+
+@pytest.fixture(scope="module")
+def stack(
+    built: Callable[[str], str],
+    s3_url: str,
+    postgres_server_url: str,
+    realtor_files: list[Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    import mlflow
+
+    from homeval.settings import Settings
+    from pipelines.local_run import run_locally
+
+    images = {part: built(part) for part in ("components", "datasource", "mlflow")}
+    with (
+        scratch_database(postgres_server_url, prefix="homeval_images_store") as store_url,
+        scratch_database(postgres_server_url, prefix="homeval_images_mlflow") as backend,
+        mlflow_server(images["mlflow"], s3_url, backend) as mlflow_url,
+    ):
+        feed_port = free_port()
+        feed_env = {"HOMEVAL_DATASOURCE_PORT": str(feed_port),
+                    "HOMEVAL_DATASOURCE_BATCH_SIZE": str(FEED_BATCH)}  # fmt: skip
+        with detached(images["datasource"], feed_env) as feed:
+            feed_url = f"http://127.0.0.1:{feed_port}"
+            feed.wait_http(f"{feed_url}/health")
+            # a step gets the ConfigMap (cluster addresses -> loopback) and the Secrets
+            step_env = cluster_env(
+                HOMEVAL_FEED_URL=feed_url,
+                MLFLOW_TRACKING_URI=mlflow_url,
+                MLFLOW_S3_ENDPOINT_URL=s3_url,
+            ) | {"HOMEVAL_DATABASE_URL": store_url, **S3_KEYS}
+            home = tmp_path_factory.mktemp("pipeline")
+            settings = Settings(
+                home=home,
+                database_url=store_url,
+                mlflow_tracking_uri=mlflow_url,
+                component_image=images["components"],
+            )
+            lines: list[str] = []
+            result = run_locally(
+                settings,
+                {"collect_max_batches": BATCHES, "min_clean_rows": 5_000},
+                on_line=lines.append,
+                container_env=step_env,
+            )
+            log = "\n".join(lines[-80:])
+            assert result.succeeded, f"{result.error}\n{log}"
+            decisions = result.decisions
+            # the feed's batches overlap by a few listings, which collect keeps once
+            assert FEED_BATCH * (BATCHES - 1) < decisions.collected_rows <= FEED_BATCH * BATCHES
+            assert decisions.trained, (decisions, log)
+            assert decisions.promoted, (decisions, log)
+            assert decisions.model_version is not None
+        listings = real_listings(realtor_files)
+        saved = mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(mlflow_url)
+        try:
+            registry = Registry(tmp_path_factory.mktemp("registry"), mlflow_url, listings)
+            other = register(registry, small_model(listings), "lightgbm", None)
+        finally:
+            mlflow.set_tracking_uri(saved)
+        yield Stack(mlflow_url, s3_url, listings, decisions.model_version, other)
+
+
+def test_the_run_left_its_model_in_s3(stack: Stack) -> None:
+    listed = s3_client(stack.s3_url).list_objects_v2(Bucket=BUCKET).get("Contents", [])
+    keys = [item["Key"] for item in listed]
+    assert sum(key.endswith("/MLmodel") for key in keys) >= 2, keys[:20]
+
+
+@pytest.fixture
+def predictor(
+    built: Callable[[str], str], run_container: Callable[..., Container], stack: Stack
+) -> tuple[str, Container]:
+    port = free_port()
+    env = cluster_env(MLFLOW_TRACKING_URI=stack.mlflow_url) | {
+        "HOMEVAL_PREDICTOR_PORT": str(port),
+        "HOMEVAL_PREDICTOR_RELOAD_S": "0.5",
+    }
+    container = run_container(built("inference"), env)
+    url = f"http://127.0.0.1:{port}"
+    ready = container.wait_http(f"{url}/v1/models/house-price", timeout=180)
+    assert ready.json()["ready"] is True
+    return url, container
+
+
+def rows_of(listings: pd.DataFrame, n: int, seed: int) -> list[dict[str, Any]]:
+    """Complete real listings as a caller sends them (a v2 tensor has no nulls)."""
+    from tests.inference.test_http import sample
+
+    rows = [r for r in sample(listings, 400, seed=seed) if None not in r.values()]
+    assert len(rows) >= n, "need complete rows for a v2 tensor request"
+    return rows[:n]
+
+
+def test_the_predictor_container_serves_what_the_run_promoted_to_kserve_clients(
+    predictor: tuple[str, Container], stack: Stack
+) -> None:
+    import mlflow
+    from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
+
+    from homeval.features import INPUT_FIELDS
+    from homeval.pricing import load_pricer
+    from homeval.validation import parse_listing
+
+    url, container = predictor
+    container.assert_runs_as_the_manifests_say()
+    rows = rows_of(stack.listings, 4, seed=3)
+    saved = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(stack.mlflow_url)
+    try:
+        reference = load_pricer(f"models:/house-price/{stack.promoted}")
+    finally:
+        mlflow.set_tracking_uri(saved)
+    expected = reference.prices([parse_listing(r) for r in rows]).tolist()
+
+    async def ask() -> tuple[dict[str, Any], Any]:
+        v1 = InferenceRESTClient(RESTConfig(protocol="v1", timeout=30))
+        v2 = InferenceRESTClient(RESTConfig(protocol="v2", timeout=30))
+        one = await v1.infer(url, {"instances": rows}, model_name="house-price")
+        inputs = []
+        for name in INPUT_FIELDS:
+            numbers = name in ("bed", "bath", "acre_lot", "house_size")
+            tensor = InferInput(name, [len(rows)], "FP64" if numbers else "BYTES")
+            tensor.data = [float(r[name]) if numbers else str(r[name]) for r in rows]
+            inputs.append(tensor)
+        two = await v2.infer(url, InferRequest("house-price", inputs), model_name="house-price")
+        return one, two
+
+    one, two = asyncio.run(ask())
+    assert one["model_version"] == stack.promoted
+    assert one["predictions"] == pytest.approx(expected, rel=1e-9)
+    assert list(two.outputs[0].data) == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_predictor_container_follows_an_alias_move_without_a_failed_request(
+    predictor: tuple[str, Container], stack: Stack
+) -> None:
+    from mlflow import MlflowClient
+
+    url, _ = predictor
+    rows = rows_of(stack.listings, 3, seed=5)
+    client = MlflowClient(tracking_uri=stack.mlflow_url, registry_uri=stack.mlflow_url)
+    seen: list[tuple[int, str | None]] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with httpx.Client(base_url=url, timeout=30) as c:
+            while not stop.is_set():
+                r = c.post("/v1/models/house-price:predict", json={"instances": rows})
+                seen.append(
+                    (r.status_code, r.json().get("model_version") if r.is_success else None)
+                )
+
+    worker = threading.Thread(target=hammer)
+    worker.start()
+    try:
+        time.sleep(1.0)
+        client.set_registered_model_alias("house-price", "production", stack.other)
+        deadline = time.monotonic() + 60
+        while not any(v == stack.other for _, v in seen[-3:]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        worker.join()
+        client.set_registered_model_alias("house-price", "production", stack.promoted)
+    failed = [status for status, _ in seen if status != 200]
+    assert not failed, f"{len(failed)} of {len(seen)} requests failed: {failed[:5]}"
+    versions = [version for _, version in seen]
+    assert versions[0] == stack.promoted
+    assert versions[-1] == stack.other
+    switch = versions.index(stack.other)
+    assert set(versions[switch:]) == {stack.other}, "the served version went back and forth"
+
+
+def test_the_ui_container_prices_a_listing_through_the_predictor_container(
+    predictor: tuple[str, Container],
+    built: Callable[[str], str],
+    run_container: Callable[..., Container],
+    stack: Stack,
+) -> None:
+    from gradio_client import Client
+
+    predictor_url, _ = predictor
+    port = free_port()
+    env = cluster_env(MLFLOW_TRACKING_URI=stack.mlflow_url, HOMEVAL_PREDICTOR_URL=predictor_url)
+    ui = run_container(built("ui"), env | {"HOMEVAL_UI_PORT": str(port)})
+    ui.wait_http(f"http://127.0.0.1:{port}/healthz")
+    listing = {"state": "Connecticut", "city": "Hartford", "zip_code": "06103", "bed": 3,
+               "bath": 2, "house_size": 1500}  # fmt: skip
+    answer = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+        **listing, api_name="/price_listing"
+    )
+    direct = httpx.post(
+        f"{predictor_url}/v1/models/house-price:predict", json={"instances": [listing]}, timeout=30
+    ).json()
+    assert answer["model_version"] == direct["model_version"] == stack.promoted
+    assert answer["price"] == pytest.approx(direct["predictions"][0], rel=1e-9)
+    assert answer["lower"] < answer["price"] < answer["upper"]
