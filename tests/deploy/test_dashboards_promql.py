@@ -174,7 +174,7 @@ def stack(
             process.stop()
 
 
-def _drive_predictor(url: str) -> None:
+def drive_predictor(url: str) -> None:
     with httpx.Client(base_url=url, timeout=30) as client:
         for _ in range(20):
             answer = client.post(
@@ -203,7 +203,7 @@ UI_LISTING = {
 }
 
 
-def _drive_ui(url: str) -> None:
+def drive_ui(url: str) -> None:
     """Ask for prices through the page's API (``/price_listing``, as a script would); each
     is counted like a price asked on the page."""
     from gradio_client import Client
@@ -214,7 +214,7 @@ def _drive_ui(url: str) -> None:
         assert result["price"] > 0, f"the UI gave no price: {result}"
 
 
-def _query(prometheus: str, expr: str) -> list[dict[str, Any]]:
+def query_prometheus(prometheus: str, expr: str) -> list[dict[str, Any]]:
     answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": expr}, timeout=10)
     body = answer.json()
     assert body.get("status") == "success", f"{expr}: {body}"
@@ -222,10 +222,10 @@ def _query(prometheus: str, expr: str) -> list[dict[str, Any]]:
     return result
 
 
-def _wait_for(prometheus: str, expr: str, seconds: float = 60) -> list[dict[str, Any]]:
+def wait_for(prometheus: str, expr: str, seconds: float = 60) -> list[dict[str, Any]]:
     deadline = time.monotonic() + seconds
     while True:
-        result = _query(prometheus, expr)
+        result = query_prometheus(prometheus, expr)
         if result or time.monotonic() > deadline:
             return result
         time.sleep(1)
@@ -236,10 +236,10 @@ def scraped(stack: dict[str, Process]) -> str:
     """Prometheus after two rounds of traffic, a few scrapes apart (so rates exist)."""
     prometheus = stack["prometheus"].url
     for job in ("predictor", "ui"):
-        assert _wait_for(prometheus, f'up{{job="{job}"}} == 1'), f"{job} not scraped"
+        assert wait_for(prometheus, f'up{{job="{job}"}} == 1'), f"{job} not scraped"
     for _ in range(2):
-        _drive_predictor(stack["predictor"].url)
-        _drive_ui(stack["ui"].url)
+        drive_predictor(stack["predictor"].url)
+        drive_ui(stack["ui"].url)
         time.sleep(3)
     return prometheus
 
@@ -256,7 +256,7 @@ PROMQL = [
 @pytest.mark.parametrize("query", PROMQL, ids=str)
 def test_expression_returns_data(query: dashboards.Query, scraped: str) -> None:
     expr = dashboards.promql(query.text, rate_interval="1m")
-    result = _wait_for(scraped, expr, seconds=20)
+    result = wait_for(scraped, expr, seconds=20)
     assert result, f"no data for {query}"
     values = [float(sample["value"][1]) for sample in result]
     assert any(math.isfinite(v) for v in values), f"only NaN/Inf for {query}: {values}"

@@ -18,13 +18,18 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 import yaml
 
+from homeval.scratch_db import scratch_database
 from tests.conftest import REPO, free_port, missing
+from tests.homeval.helpers import real_listings, small_model
+from tests.inference.conftest import Registry, register
 
 sys.path.insert(0, str(REPO / "scripts"))
 import images as builder
@@ -239,3 +244,88 @@ def mlflow_server(image: str, s3_url: str, backend: str) -> Iterator[str]:
         yield url
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+# --- one pipeline run in containers, shared by the model-path and monitoring tests
+
+FEED_BATCH = 2000
+BATCHES = 6
+"""The run collects about 12,000 generated rows: enough to pass the data gate with its
+threshold lowered below (a run parameter, as the Airflow DAG sends it)."""
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The services of one pipeline run, and what it left in the registry."""
+
+    mlflow_url: str
+    s3_url: str
+    listings: pd.DataFrame
+    promoted: str
+    """The version the pipeline run promoted (alias production)."""
+    other: str
+    """A second version, registered from outside, that no alias names."""
+
+
+@pytest.fixture(scope="session")
+def stack(
+    built: Callable[[str], str],
+    s3_url: str,
+    postgres_server_url: str,
+    realtor_files: list[Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    import mlflow
+
+    from homeval.settings import Settings
+    from pipelines.local_run import run_locally
+
+    images = {part: built(part) for part in ("components", "datasource", "mlflow")}
+    with (
+        scratch_database(postgres_server_url, prefix="homeval_images_store") as store_url,
+        scratch_database(postgres_server_url, prefix="homeval_images_mlflow") as backend,
+        mlflow_server(images["mlflow"], s3_url, backend) as mlflow_url,
+    ):
+        feed_port = free_port()
+        feed_env = {"HOMEVAL_DATASOURCE_PORT": str(feed_port),
+                    "HOMEVAL_DATASOURCE_BATCH_SIZE": str(FEED_BATCH)}  # fmt: skip
+        with detached(images["datasource"], feed_env) as feed:
+            feed_url = f"http://127.0.0.1:{feed_port}"
+            feed.wait_http(f"{feed_url}/health")
+            # a step gets the ConfigMap (cluster addresses -> loopback) and the Secrets
+            step_env = cluster_env(
+                HOMEVAL_FEED_URL=feed_url,
+                MLFLOW_TRACKING_URI=mlflow_url,
+                MLFLOW_S3_ENDPOINT_URL=s3_url,
+            ) | {"HOMEVAL_DATABASE_URL": store_url, **S3_KEYS}
+            home = tmp_path_factory.mktemp("pipeline")
+            settings = Settings(
+                home=home,
+                database_url=store_url,
+                mlflow_tracking_uri=mlflow_url,
+                component_image=images["components"],
+            )
+            lines: list[str] = []
+            result = run_locally(
+                settings,
+                {"collect_max_batches": BATCHES, "min_clean_rows": 5_000},
+                on_line=lines.append,
+                container_env=step_env,
+            )
+            log = "\n".join(lines[-80:])
+            assert result.succeeded, f"{result.error}\n{log}"
+            decisions = result.decisions
+            # the feed's batches overlap by a few listings, which collect keeps once
+            assert FEED_BATCH * (BATCHES - 1) < decisions.collected_rows <= FEED_BATCH * BATCHES
+            assert decisions.trained, (decisions, log)
+            assert decisions.promoted, (decisions, log)
+            assert decisions.model_version is not None
+        listings = real_listings(realtor_files)
+        saved = mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(mlflow_url)
+        try:
+            registry = Registry(tmp_path_factory.mktemp("registry"), mlflow_url, listings)
+            other = register(registry, small_model(listings), "lightgbm", None)
+        finally:
+            mlflow.set_tracking_uri(saved)
+        yield Stack(mlflow_url, s3_url, listings, decisions.model_version, other)
