@@ -23,6 +23,8 @@ Exit codes: 0 built, 1 a build or a tool failed (its output is shown), 2 bad arg
 from __future__ import annotations
 
 import argparse
+import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -48,8 +50,24 @@ AIRFLOW_VERSION = "3.3.2"
 MLFLOW_VERSION = "3.17.2"
 
 
+def recipe_digest() -> str:
+    """Digest of everything the stand-ins are made from."""
+    parts = [inspect.getsource(build_python_standin), APT_DOCKER_CLEAN, DEBIAN_MIRROR]
+    parts += [path.read_text() for path in sorted(STANDINS.glob("*.Dockerfile"))]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10]
+
+
 class ImagesError(RuntimeError):
     """A tool failed: reported as one paragraph, exit code 1."""
+
+
+APT_DOCKER_CLEAN = """\
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+"""  # noqa: E501
+"""The official Debian images' apt setting: no package caches left in image layers."""
 
 
 @dataclass(frozen=True)
@@ -59,9 +77,15 @@ class Base:
     arg_of: tuple[str, ...]
     """The image parts whose ``BASE_IMAGE`` build argument this base fills."""
     upstream: str
-    standin: str
+    standin_name: str
     recipe: str | None
     """Dockerfile under scripts/standins/ built on the Python stand-in; None: debootstrap."""
+
+    @property
+    def standin(self) -> str:
+        """The stand-in's reference, tagged with its recipe's digest: a changed recipe
+        makes a new stand-in instead of reusing the one built by the old recipe."""
+        return f"{self.standin_name}-r{recipe_digest()}"
 
 
 PYTHON = Base(
@@ -177,7 +201,7 @@ def build_python_standin(ref: str) -> None:
             shutil.copy2(crt, extra / crt.name)
         run(["chroot", str(root), "update-ca-certificates"], quiet=True)
         for junk in (
-            "var/cache/apt/archives",
+            "var/cache/apt",
             "var/lib/apt/lists",
             "usr/share/doc",
             "usr/share/man",
@@ -185,6 +209,7 @@ def build_python_standin(ref: str) -> None:
             "usr/share/info",
         ):
             shutil.rmtree(root / junk, ignore_errors=True)
+        (root / "etc/apt/apt.conf.d/docker-clean").write_text(APT_DOCKER_CLEAN)
         (root / "var/cache/apt/archives/partial").mkdir(parents=True)
         (root / "var/lib/apt/lists/partial").mkdir(parents=True)
         bundle = "/etc/ssl/certs/ca-certificates.crt"

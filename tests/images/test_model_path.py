@@ -26,6 +26,8 @@ from tests.images.conftest import BUCKET, Container, Stack, cluster_env, s3_clie
 
 pytestmark = pytest.mark.slow
 
+PREDICTOR_LEAVES_OUT = ("gradio", "matplotlib", "kfp", "evidently", "plotly", "statsmodels")
+
 
 def test_the_run_left_its_model_in_s3(stack: Stack) -> None:
     listed = s3_client(stack.s3_url).list_objects_v2(Bucket=BUCKET).get("Contents", [])
@@ -70,6 +72,10 @@ def test_the_predictor_container_serves_what_the_run_promoted_to_kserve_clients(
 
     url, container = predictor
     container.assert_runs_as_the_manifests_say()
+    # the predictor image carries none of the UI's or the pipeline's frameworks
+    probe = "import importlib.util as u; print(*[m for m in {} if u.find_spec(m)])"
+    present = container.exec("python3", "-c", probe.format(PREDICTOR_LEAVES_OUT)).split()
+    assert not present, f"the predictor image installs {present}"
     rows = rows_of(stack.listings, 4, seed=3)
     saved = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(stack.mlflow_url)
