@@ -61,6 +61,15 @@ def missing(what: str) -> None:
     pytest.skip(what)
 
 
+def on_path(command: str, hint: str) -> str:
+    """Path of a command the tests run (a Debian package, kubectl), or skip/fail saying
+    how to get it."""
+    found = shutil.which(command)
+    if found is None:
+        missing(f"{command} not found on PATH ({hint})")
+    return str(found)
+
+
 def image_venv(requirements: Path, venv: Path) -> None:
     """A fresh venv holding exactly an image's pinned requirements, as its Dockerfile does.
 

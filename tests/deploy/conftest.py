@@ -7,13 +7,12 @@ checked as strictly as an API server would (strict schemas, CRDs included).
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, missing
+from tests.conftest import REPO, missing, on_path
 from tests.deploy import cluster
 
 CRD_DIR = Path(os.environ.get("HOMEVAL_TEST_CRD_SCHEMAS", REPO.parent / "shared/schemas/crds"))
@@ -21,10 +20,7 @@ CRD_DIR = Path(os.environ.get("HOMEVAL_TEST_CRD_SCHEMAS", REPO.parent / "shared/
 
 @pytest.fixture(scope="session")
 def kubectl() -> str:
-    found = shutil.which("kubectl")
-    if found is None:
-        missing("kubectl not found on PATH (it renders the kustomize overlays)")
-    return str(found)
+    return on_path("kubectl", "it renders the kustomize overlays")
 
 
 @pytest.fixture(scope="session")

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import importlib
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import REPO, missing
+from tests.conftest import REPO, on_path
 from tests.deploy import dashboards
 
 PROMETHEUS = REPO / "manifests/base/prometheus"
@@ -20,10 +19,7 @@ PROMETHEUS = REPO / "manifests/base/prometheus"
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        missing("promtool not found (Debian package prometheus; make system-deps)")
-    return str(found)
+    return on_path("promtool", "Debian package prometheus: make system-deps")
 
 
 def _check_rules(promtool: str, path: Path) -> subprocess.CompletedProcess[str]:

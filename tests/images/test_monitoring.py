@@ -17,7 +17,6 @@ import contextlib
 import json
 import math
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +28,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import REPO, free_port, missing
+from tests.conftest import REPO, free_port, on_path
 from tests.deploy.test_dashboards_promql import (
     PROMQL,
     drive_predictor,
@@ -110,10 +109,7 @@ def prometheus_config(targets_file: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def prometheus_bin() -> str:
-    found = shutil.which("prometheus")
-    if found is None:
-        missing("Debian prometheus not found (make system-deps)")
-    return str(found)
+    return on_path("prometheus", "Debian package prometheus: make system-deps")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ reference in the rendered manifests and hold usable, fresh random values."""
 from __future__ import annotations
 
 import base64
-import shutil
 import subprocess
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from tests.conftest import REPO, missing
+from tests.conftest import REPO, on_path
 from tests.deploy import cluster
 
 SCRIPT = REPO / "scripts/create-cluster-secrets.sh"
@@ -20,10 +19,7 @@ SCRIPT = REPO / "scripts/create-cluster-secrets.sh"
 
 @pytest.fixture(scope="module")
 def kubectl() -> str:
-    found = shutil.which("kubectl")
-    if found is None:
-        missing("kubectl not found on PATH")
-    return str(found)
+    return on_path("kubectl", "it runs the script's manifests through kubectl")
 
 
 def _secrets() -> dict[tuple[str, str], dict[str, str]]:
