@@ -21,7 +21,14 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, free_port, missing
-from tests.deploy.test_dashboards_promql import LISTING, PATH, Process, _query, _start, _wait_for
+from tests.deploy.test_dashboards_promql import (
+    LISTING,
+    PATH,
+    Process,
+    _start,
+    query_prometheus,
+    wait_for,
+)
 
 RULES = REPO / "manifests/base/prometheus/rules.yml"
 
@@ -146,12 +153,12 @@ def test_a_starting_predictor_scraped_by_prometheus_raises_no_server_error(
                 answer = client.post(f"{PATH}:predict", json={"instances": [LISTING]})
                 assert answer.status_code == 503, answer.text
                 time.sleep(0.2)
-        pending = _wait_for(prometheus.url, 'ALERTS{alertname="PredictorNotReady"}', 60)
+        pending = wait_for(prometheus.url, 'ALERTS{alertname="PredictorNotReady"}', 60)
         assert pending, "the not-ready answers reach Prometheus and the rule sees them"
         assert pending[0]["metric"]["alertstate"] == "pending"  # 15 minutes before it fires
-        assert not _query(prometheus.url, 'ALERTS{alertname="PredictorServerErrors"}')
-        assert not _query(prometheus.url, 'homeval_predictor_requests_total{code=~"5.."}')
-        rate = _query(prometheus.url, "sum(rate(homeval_predictor_not_ready_total[1m]))")
+        assert not query_prometheus(prometheus.url, 'ALERTS{alertname="PredictorServerErrors"}')
+        assert not query_prometheus(prometheus.url, 'homeval_predictor_requests_total{code=~"5.."}')
+        rate = query_prometheus(prometheus.url, "sum(rate(homeval_predictor_not_ready_total[1m]))")
         assert float(rate[0]["value"][1]) > 0
     finally:
         for process in reversed(started):
