@@ -140,6 +140,23 @@ def hardened_run(image: str, name: str, env: dict[str, str], *args: str) -> list
     return [*cmd, image, *args]
 
 
+@contextlib.contextmanager
+def mlflow_at(url: str) -> Iterator[None]:
+    """This process's MLflow, tracking *and* registry, at ``url`` for the block: an earlier
+    test of the session may have set either (a registry URI left behind would send a
+    registration, or a ``models:/`` lookup, to another registry)."""
+    import mlflow
+
+    saved = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(url)
+    mlflow.set_registry_uri(url)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(saved[0])
+        mlflow.set_registry_uri(saved[1])
+
+
 _names = iter(range(1, 10**9))
 
 
@@ -275,8 +292,6 @@ def stack(
     realtor_files: list[Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    import mlflow
-
     from homeval.settings import Settings
     from pipelines.local_run import run_locally
 
@@ -321,11 +336,7 @@ def stack(
             assert decisions.promoted, (decisions, log)
             assert decisions.model_version is not None
         listings = real_listings(realtor_files)
-        saved = mlflow.get_tracking_uri()
-        mlflow.set_tracking_uri(mlflow_url)
-        try:
+        with mlflow_at(mlflow_url):
             registry = Registry(tmp_path_factory.mktemp("registry"), mlflow_url, listings)
             other = register(registry, small_model(listings), "lightgbm", None)
-        finally:
-            mlflow.set_tracking_uri(saved)
         yield Stack(mlflow_url, s3_url, listings, decisions.model_version, other)

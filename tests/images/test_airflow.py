@@ -22,12 +22,15 @@ def test_airflow_lists_the_homeval_dag_without_import_errors(
         "airflow dags list-import-errors --local -o json 2>/dev/null; echo '#'; "
         "airflow dags list --local -o json 2>/dev/null; echo '#'; id -u"
     )
+    env = {
+        "AIRFLOW_HOME": "/tmp/airflow",
+        "AIRFLOW__CORE__DAGS_FOLDER": "/opt/airflow/dags",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
+    options = [f"--env={key}={value}" for key, value in env.items()]
     done = subprocess.run(
         ["docker", "run", "--rm", "--read-only", "--tmpfs", "/tmp:mode=1777",
-         "--cap-drop", "ALL", "-e", "AIRFLOW_HOME=/tmp/airflow",
-         "-e", "AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags",
-         "-e", "AIRFLOW__CORE__LOAD_EXAMPLES=False",
-         image, "sh", "-c", script],
+         "--cap-drop", "ALL", *options, image, "sh", "-c", script],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import free_port
-from tests.images.conftest import BUCKET, Container, Stack, cluster_env, s3_client
+from tests.images.conftest import BUCKET, Container, Stack, cluster_env, mlflow_at, s3_client
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,6 @@ def rows_of(listings: pd.DataFrame, n: int, seed: int) -> list[dict[str, Any]]:
 def test_the_predictor_container_serves_what_the_run_promoted_to_kserve_clients(
     predictor: tuple[str, Container], stack: Stack
 ) -> None:
-    import mlflow
     from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
 
     from homeval.features import INPUT_FIELDS
@@ -77,12 +76,8 @@ def test_the_predictor_container_serves_what_the_run_promoted_to_kserve_clients(
     present = container.exec("python3", "-c", probe.format(PREDICTOR_LEAVES_OUT)).split()
     assert not present, f"the predictor image installs {present}"
     rows = rows_of(stack.listings, 4, seed=3)
-    saved = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(stack.mlflow_url)
-    try:
+    with mlflow_at(stack.mlflow_url):
         reference = load_pricer(f"models:/house-price/{stack.promoted}")
-    finally:
-        mlflow.set_tracking_uri(saved)
     expected = reference.prices([parse_listing(r) for r in rows]).tolist()
 
     async def ask() -> tuple[dict[str, Any], Any]:
