@@ -255,22 +255,12 @@ def mlflow_server(image: str, s3_url: str, backend: str) -> Iterator[str]:
     """The homeval-mlflow container as its Deployment runs it (PostgreSQL backend,
     artifacts proxied to S3); yields its URL."""
     port = free_port()
-    name = f"homeval-test-mlflow-{port}"
     env = {"MLFLOW_S3_ENDPOINT_URL": s3_url, **S3_KEYS}
-    cmd = ["docker", "run", "-d", "--name", name, "--network", "host", "--read-only",
-           "--tmpfs", "/tmp:mode=1777", "--cap-drop", "ALL"]  # fmt: skip
-    for key, value in env.items():
-        cmd += ["-e", f"{key}={value}"]
     backend = backend.replace("postgresql://", "postgresql+psycopg://")
-    subprocess.run(
-        [*cmd, image, *mlflow_server_args(port, backend)], check=True, capture_output=True
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        Container(name, image).wait_http(f"{url}/health", timeout=180)
+    with detached(image, env, *mlflow_server_args(port, backend)) as server:
+        server.wait_http(f"{url}/health", timeout=180)
         yield url
-    finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
 
 
 # --- one pipeline run in containers, shared by the model-path and monitoring tests
