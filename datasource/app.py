@@ -7,11 +7,16 @@ latency, and (when enabled) ``POST /admin/drift`` to change drift without a rest
 
 A batch is handed out once: the cursor moves only after the batch is built and the
 client is still there, so an injected failure or a client that timed out never loses it.
+But the feed cannot know whether the client *stored* what it was handed, so a collector
+that dies after the answer loses that batch.  homeval's own collector therefore keeps its
+position in its store and asks by number (``&batch_number=K``): the same rows again on
+request, no cursor moved.  ``&peek=true`` shows the next batch without taking it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 import time
@@ -40,6 +45,20 @@ Day = Annotated[
     str,
     Query(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$", description="e.g. Tuesday"),
 ]
+
+BatchNumber = Annotated[
+    int | None,
+    Query(ge=0, le=10_000_000, description="This batch (from 0), served again on request; "
+          "moves no cursor. Without it: the next batch of the group's cursor."),
+]  # fmt: skip
+Peek = Annotated[
+    bool, Query(description="Show the next batch without taking it (moves no cursor).")
+]
+
+
+def _batch(group_number: int, day: str, number: int, rows: list[Any]) -> JSONResponse:
+    body = {"group_number": group_number, "day": day, "batch_number": number, "data": rows}
+    return JSONResponse(body)  # plain json.dumps: 60k values need no jsonable_encoder
 
 
 class DriftRequest(BaseModel):
@@ -89,6 +108,8 @@ class Feed:
         self.settings = settings
         self.source = source or open_source(settings)
         self.cursors = Cursors(self.source.identity, settings.datasource_state_file)
+        # names the data (not the URL) so a collector's stored position follows the data
+        self.data_id = hashlib.sha256(self.source.identity.encode()).hexdigest()[:16]
         self.drift = DriftSchedule.from_settings(settings)
         self.fail_rate = settings.datasource_fail_rate
         self.latency_s = settings.datasource_latency_s
@@ -100,18 +121,23 @@ class Feed:
 
 
 FEED_PARAMETERS: Final = ("group_number", "day")
+DATA_PARAMETERS: Final = (*FEED_PARAMETERS, "batch_number", "peek")
 
 
-def _refuse_unknown_parameters(request: Request) -> None:
-    """400 for a query parameter the feed does not know: '&batch_number=2' was ignored and
-    the next batch served (and consumed) as if the caller had got what it asked for."""
-    unknown = sorted(set(request.query_params) - set(FEED_PARAMETERS))
+def _refuse_unknown_parameters(request: Request, known: tuple[str, ...]) -> None:
+    """400 for a query parameter the feed does not know: a misspelt one used to be ignored
+    and the next batch served (and consumed) as if the caller had got what it asked for."""
+    unknown = sorted(set(request.query_params) - set(known))
     if unknown:
         raise HTTPException(
             status_code=400,
             detail=f"unknown query parameter(s) {', '.join(map(repr, unknown))}: "
-            f"this feed takes only {' and '.join(FEED_PARAMETERS)}",
+            f"this path takes only {', '.join(known)}",
         )
+
+
+def _exhausted(detail: str) -> HTTPException:
+    return HTTPException(status_code=400, detail=detail, headers={EXHAUSTED_HEADER: "true"})
 
 
 def create_app(settings: Settings | None = None, source: BatchSource | None = None) -> FastAPI:
@@ -140,11 +166,22 @@ def create_app(settings: Settings | None = None, source: BatchSource | None = No
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        return {"status": "ok", **feed.source.describe(), "drift": feed.drift.describe()}
+        return {
+            "status": "ok",
+            "data_id": feed.data_id,
+            **feed.source.describe(),
+            "drift": feed.drift.describe(),
+        }
 
     @app.get("/data")
-    async def data(request: Request, group_number: GroupNumber, day: Day) -> Any:
-        _refuse_unknown_parameters(request)
+    async def data(
+        request: Request,
+        group_number: GroupNumber,
+        day: Day,
+        batch_number: BatchNumber = None,
+        peek: Peek = False,
+    ) -> Any:
+        _refuse_unknown_parameters(request, DATA_PARAMETERS)
         key = (group_number, day)
         if feed.fail_rate and feed.dice.random() < feed.fail_rate:
             return JSONResponse(
@@ -153,29 +190,37 @@ def create_app(settings: Settings | None = None, source: BatchSource | None = No
             )
         if feed.latency_s:
             await asyncio.sleep(feed.latency_s)
+        if batch_number is not None:  # asked by number: served again on request, no cursor
+            if batch_number >= feed.source.batches:
+                raise _exhausted(
+                    f"group {group_number} day {day}: no batch {batch_number}, the data has "
+                    f"{feed.source.batches} (numbered from 0)"
+                )
+            rows = await run_in_threadpool(feed.source.batch, group_number, day, batch_number,
+                                           feed.drift)  # fmt: skip
+            return _batch(group_number, day, batch_number, rows)
         async with feed.lock(key):
             number = feed.cursors.peek(key)
             if number >= feed.source.batches:
-                raise HTTPException(
-                    status_code=400,
-                    detail=f"group {group_number} day {day}: all {feed.source.batches} "
+                raise _exhausted(
+                    f"group {group_number} day {day}: all {feed.source.batches} "
                     f"batches were served; GET /restart_data_generation?group_number="
-                    f"{group_number}&day={day} starts over",
-                    headers={EXHAUSTED_HEADER: "true"},
+                    f"{group_number}&day={day} starts over"
                 )
             rows = await run_in_threadpool(feed.source.batch, group_number, day, number,
                                            feed.drift)  # fmt: skip
+            if peek:
+                return _batch(group_number, day, number, rows)
             if await request.is_disconnected():
                 log.warning("client left before batch %d of group %d/%s; not advancing",
                             number, group_number, day)  # fmt: skip
                 return Response(status_code=499)
             feed.cursors.advance(key, number)
-        body = {"group_number": group_number, "day": day, "batch_number": number, "data": rows}
-        return JSONResponse(body)  # plain json.dumps: 60k values need no jsonable_encoder
+        return _batch(group_number, day, number, rows)
 
     @app.get("/restart_data_generation")
     async def restart(request: Request, group_number: GroupNumber, day: Day) -> dict[str, Any]:
-        _refuse_unknown_parameters(request)
+        _refuse_unknown_parameters(request, FEED_PARAMETERS)
         key = (group_number, day)
         async with feed.lock(key):
             feed.cursors.reset(key)

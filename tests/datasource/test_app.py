@@ -288,9 +288,47 @@ def test_the_api_docs_need_no_cdn(http: httpx.Client) -> None:
 
 def test_an_unknown_query_parameter_is_refused_and_consumes_no_batch(http: httpx.Client) -> None:
     with running_feed(datasource_batches=3) as (url, _):
-        refused = _data(http, url, batch_number=2)
+        refused = _data(http, url, batch=2)
         assert refused.status_code == 400
-        assert "unknown query parameter(s) 'batch_number'" in refused.json()["detail"]
-        again = http.get(f"{url}/restart_data_generation", params={**Q, "force": "1"})
+        assert "unknown query parameter(s) 'batch'" in refused.json()["detail"]
+        assert "batch_number" in refused.json()["detail"]  # says what it takes
+        again = http.get(f"{url}/restart_data_generation", params={**Q, "batch_number": "1"})
         assert again.status_code == 400
         assert _data(http, url).json()["batch_number"] == 0, "nothing was consumed"
+
+
+def test_a_numbered_batch_is_served_again_on_request_and_moves_no_cursor(
+    http: httpx.Client,
+) -> None:
+    with running_feed(datasource_batches=3) as (url, _):
+        second = _data(http, url, batch_number=1)
+        assert second.status_code == 200
+        assert second.json()["batch_number"] == 1
+        assert _data(http, url, batch_number=1).json() == second.json()
+        cursor = [_data(http, url).json() for _ in range(3)]
+        assert [b["batch_number"] for b in cursor] == [0, 1, 2], "no cursor moved"
+        assert cursor[1] == second.json()
+        past = _data(http, url, batch_number=3)
+        assert past.status_code == 400
+        assert past.headers["X-Feed-Exhausted"] == "true"
+        assert "no batch 3, the data has 3" in past.json()["detail"]
+        assert _data(http, url, batch_number=-1).status_code == 422
+
+
+def test_a_peek_shows_the_next_batch_without_taking_it(http: httpx.Client) -> None:
+    with running_feed(datasource_batches=2) as (url, _):
+        peeks = [_data(http, url, peek="true").json() for _ in range(2)]
+        assert peeks[0] == peeks[1]
+        assert peeks[0]["batch_number"] == 0
+        assert _data(http, url).json() == peeks[0]  # taken now
+        assert _data(http, url, peek="true").json()["batch_number"] == 1
+
+
+def test_health_names_the_data_not_the_address(http: httpx.Client) -> None:
+    with (
+        running_feed() as (a, _),
+        running_feed() as (b, _),
+        running_feed(datasource_seed=9) as (c, _),
+    ):
+        ids = [http.get(f"{u}/health").json()["data_id"] for u in (a, b, c)]
+    assert ids[0] == ids[1] != ids[2]
