@@ -42,7 +42,7 @@ def feed_service(settings: Settings, ready_timeout_s: float) -> Service:
             "HOMEVAL_DATASOURCE_HOST": parts.hostname or "127.0.0.1",
             "HOMEVAL_DATASOURCE_PORT": str(parts.port),
             "HOMEVAL_DATASOURCE_STATE_FILE": str(
-                settings.datasource_state_file or settings.home / "datasource-cursors.json"
+                settings.datasource_state_file or settings.home / "datasource-cursors.jsonl"
             ),
         },
         ready_url=f"{settings.feed_url.rstrip('/')}/health",

@@ -104,8 +104,8 @@ class Settings(BaseSettings):
     )
     datasource_state_file: Path | None = Field(
         default=None,
-        description="Keep the simulator's cursors in this JSON file so a restart resumes; "
-        "empty means in memory only.",
+        description="Keep the simulator's cursors in this file (a JSON-lines journal) so a "
+        "restart resumes; empty means in memory only.",
     )
 
     # --- MLflow -------------------------------------------------------------------------

@@ -203,12 +203,12 @@ def test_each_request_is_logged(http: httpx.Client, caplog: pytest.LogCaptureFix
 
 
 def test_cursors_survive_a_restart_of_the_simulator(http: httpx.Client, tmp_path: Path) -> None:
-    state = tmp_path / "cursors.json"
+    state = tmp_path / "cursors.jsonl"
     with running_feed(datasource_state_file=state) as (url, _):
         _data(http, url)
         _data(http, url)
-    saved = json.loads(state.read_text())
-    assert saved["cursors"] == [{"group_number": 1, "day": "Tuesday", "next": 2}]
+    saved = [json.loads(line) for line in state.read_text().splitlines()]
+    assert saved[-1] == {"group_number": 1, "day": "Tuesday", "next": 2}
     with running_feed(datasource_state_file=state) as (url, _):
         assert _data(http, url).json()["batch_number"] == 2
     # cursors of other data (another seed) are not applied to this data

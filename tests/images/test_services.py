@@ -22,7 +22,10 @@ def test_the_feed_image_serves_and_keeps_its_cursors_under_data(
     port = free_port()
     feed = run_container(
         built("datasource"),
-        {"HOMEVAL_DATASOURCE_PORT": str(port), "HOMEVAL_DATASOURCE_STATE_FILE": "/data/feed.json"},
+        {
+            "HOMEVAL_DATASOURCE_PORT": str(port),
+            "HOMEVAL_DATASOURCE_STATE_FILE": "/data/feed-cursors.jsonl",
+        },
     )
     health = feed.wait_http(f"http://127.0.0.1:{port}/health").json()
     assert health["status"] == "ok"
@@ -32,7 +35,8 @@ def test_the_feed_image_serves_and_keeps_its_cursors_under_data(
     assert first.status_code == 200, first.text[:500]
     assert first.json()["batch_number"] == 0
     assert first.json()["data"]
-    assert json.loads(feed.exec("cat", "/data/feed.json")), "no cursor kept under /data"
+    journal = feed.exec("cat", "/data/feed-cursors.jsonl").splitlines()
+    assert json.loads(journal[-1]) == {"group_number": 1, "day": "Monday", "next": 1}
     second = httpx.get(f"http://127.0.0.1:{port}/data", params=query, timeout=60)
     assert second.json()["batch_number"] == 1
 
