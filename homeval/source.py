@@ -113,9 +113,12 @@ class FeedClient:
 
     # --- calls ---------------------------------------------------------------------------
 
-    def fetch(self, group: int, day: str) -> FeedBatch | FeedExhausted:
-        """The next batch of (group, day), or ``FeedExhausted`` when all were served."""
-        params = {"group_number": group, "day": day}
+    def fetch(self, group: int, day: str, number: int | None = None) -> FeedBatch | FeedExhausted:
+        """Batch ``number`` of (group, day) — or, without it, the next one of the feed's
+        cursor — or ``FeedExhausted`` when there is no such batch (any more)."""
+        params: dict[str, Any] = {"group_number": group, "day": day}
+        if number is not None:
+            params["batch_number"] = number
         response = self._get("/data", params, exhaustion=True)
         if response.status_code == 400:
             return FeedExhausted(group, day, _detail(response))
@@ -139,6 +142,20 @@ class FeedClient:
     def restart(self, group: int, day: str) -> None:
         """Make the feed serve (group, day) from its first batch again."""
         self._get("/restart_data_generation", {"group_number": group, "day": day})
+
+    def data_id(self) -> str:
+        """What names this feed's data: the simulator's ``data_id``, else its URL.
+
+        A collector keys its stored position by it, so a feed moved to another address
+        keeps its position and other data (another seed or file) starts from batch 0.
+        """
+        try:
+            found = self.health().get("data_id")
+        except FeedError as exc:
+            if exc.status is None or exc.status >= 500:
+                raise
+            found = None  # a feed without /health: it is known by its address
+        return str(found) if found else self.base_url
 
     def health(self) -> dict[str, Any]:
         """The feed's /health answer (raises ``FeedError`` when it does not answer)."""

@@ -72,6 +72,19 @@ raw_batches = sa.Table(
     schema="rawdata",
 )
 
+feed_positions = sa.Table(
+    "feed_positions",
+    metadata,
+    sa.Column("feed", sa.String(256), primary_key=True),
+    sa.Column("group_number", sa.Integer, primary_key=True),
+    sa.Column("day", sa.String(32), primary_key=True),
+    sa.Column("next_batch", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, default=_now),
+    schema="rawdata",
+)
+"""The collector's place in each feed: written in the transaction that stores the batch, so
+a collector killed at any point resumes at the first batch it did not store."""
+
 raw_houses = sa.Table(
     "houses",
     metadata,
@@ -159,6 +172,16 @@ class IngestResult:
     inserted: int
     rejected: int
     duplicate: bool
+
+
+@dataclass(frozen=True)
+class FeedPosition:
+    """The next batch to ask of (feed, group, day)."""
+
+    feed: str
+    group_number: int
+    day: str
+    next_batch: int
 
 
 def batch_key(rows: Sequence[Any], *, origin: str = "teacher") -> str:
@@ -291,19 +314,67 @@ class Store:
         batch_number: int | None = None,
         raw_rows: Sequence[Any] | None = None,
         extra: Mapping[str, Sequence[Any]] | None = None,
+        position: FeedPosition | None = None,
     ) -> IngestResult:
         """Store a parsed batch and its rejects in one transaction, once per ``batch_id``.
 
         ``extra`` adds per-row values for the non-listing columns (``predicted_price``,
         ``model_version``) of user rows.  ``raw_rows`` lets rejects keep their payload.
+        ``position`` is the collector's next place in its feed, saved in the same
+        transaction (a batch already stored moves it too).
         """
         if origin not in ORIGINS:
             raise ValueError(f"data_origin must be one of {ORIGINS}, got {origin!r}")
         try:
             return self._ingest(batch, batch_id, origin, source, group_number, day,
-                                batch_number, raw_rows, extra)  # fmt: skip
+                                batch_number, raw_rows, extra, position)  # fmt: skip
         except (sa.exc.SQLAlchemyError, _driver_errors()) as exc:
             raise StoreError(f"batch {batch_id} was not stored: {exc}") from exc
+
+    def feed_position(self, feed: str, group_number: int, day: str) -> int:
+        """The next batch to ask of (feed, group, day): 0 when nothing was collected."""
+        query = sa.select(feed_positions.c.next_batch).where(
+            feed_positions.c.feed == feed,
+            feed_positions.c.group_number == group_number,
+            feed_positions.c.day == day,
+        )
+        try:
+            with self.engine.connect() as conn:
+                found = conn.execute(query).scalar_one_or_none()
+        except (sa.exc.SQLAlchemyError, _driver_errors()) as exc:
+            raise StoreError(f"the feed position could not be read: {exc}") from exc
+        return int(found) if found is not None else 0
+
+    def set_feed_position(self, position: FeedPosition) -> None:
+        """Move the collector's place (``--restart`` sets it back to batch 0)."""
+        try:
+            with self.engine.begin() as conn:
+                self._save_position(conn, position)
+        except (sa.exc.SQLAlchemyError, _driver_errors()) as exc:
+            raise StoreError(f"the feed position was not saved: {exc}") from exc
+
+    def _save_position(self, conn: Connection, position: FeedPosition) -> None:
+        dialect: Any
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect
+        elif self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect
+        else:
+            raise NotImplementedError(f"no upsert for {self.dialect}")
+        now = _now()
+        statement = dialect(feed_positions).values(
+            feed=position.feed,
+            group_number=position.group_number,
+            day=position.day,
+            next_batch=position.next_batch,
+            updated_at=now,
+        )
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["feed", "group_number", "day"],
+                set_={"next_batch": position.next_batch, "updated_at": now},
+            )
+        )
 
     def _ingest(
         self,
@@ -316,9 +387,12 @@ class Store:
         batch_number: int | None,
         raw_rows: Sequence[Any] | None,
         extra: Mapping[str, Sequence[Any]] | None,
+        position: FeedPosition | None,
     ) -> IngestResult:
         rows = batch.rows
         with self.engine.begin() as conn:
+            if position is not None:
+                self._save_position(conn, position)
             claimed = conn.execute(
                 self._insert_ignore(raw_batches)
                 .returning(raw_batches.c.batch_id)

@@ -5,8 +5,9 @@ answers), then MLflow's UI, the predictor and the web UI together, runs the pipe
 until a model is in production (the predictor picks it up from the registry's alias),
 prints every address once all answer, then re-runs the pipeline on a schedule while they
 serve.  Ctrl-C or SIGTERM stops every process it started.  Running it again
-resumes: the store, the registry and the feed's cursors live under HOMEVAL_HOME, and a
-model already in production is served at once.
+resumes: the store (with the collector's place in the feed), the registry and the
+simulator's cursors live under HOMEVAL_HOME, and a model already in production is served
+at once.
 
 ``--data-only`` is the first half: feed and a round of collection, nothing trained.
 """

@@ -136,7 +136,7 @@ def test_collect_with_the_feed_down_exits_1_saying_why(
     monkeypatch.setenv("HOMEVAL_FEED_RETRIES", "1")
     code, output = invoke("collect")
     assert code == 1
-    assert f"feed GET {url}/data" in output
+    assert f"feed GET {url}/health" in output
     assert "connection failed" in output
     assert "Traceback" not in output
     after = output[output.index("error:") :]

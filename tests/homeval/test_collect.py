@@ -6,14 +6,19 @@ feed simulator on a loopback port.
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from homeval.collect import BatchOutcome, CollectError, collect
 from homeval.schema import parse_rows
 from homeval.source import FeedClient, FeedError
-from homeval.store import Store, raw_batches, raw_houses, raw_rejects
-from tests.datasource.server import running_feed
+from homeval.store import FeedPosition, Store, raw_batches, raw_houses, raw_rejects
+from tests.datasource.server import running, running_feed
 
 BATCHES = 6
 SIZE = 400
@@ -90,7 +95,7 @@ def test_replayed_batches_are_stored_once(store: Store) -> None:
     with running_feed(**settings) as (url, _), feed_client(url) as client:
         first = collect(store, client, group=1, day="Tuesday", max_batches=10)
         count = store.count(raw_houses)
-        client.restart(1, "Tuesday")
+        store.set_feed_position(FeedPosition(client.data_id(), 1, "Tuesday", 0))
         again = collect(store, client, group=1, day="Tuesday", max_batches=10)
     assert (first.batches, first.duplicates) == (3, 0)
     assert (again.batches, again.duplicates, again.inserted) == (3, 3, 0)
@@ -160,3 +165,57 @@ def test_a_batch_the_store_refuses_is_named(store: Store) -> None:
 def test_max_batches_must_be_positive(store: Store) -> None:
     with pytest.raises(ValueError, match="max_batches"):
         collect(store, feed_client("http://127.0.0.1:9"), group=1, day="x", max_batches=0)
+
+
+def test_another_client_taking_batches_takes_none_from_the_collector(store: Store) -> None:
+    """A curl of GET /data moves the feed's cursor; the collector asks by number."""
+    settings = {"datasource_batch_size": 100, "datasource_batches": 4}
+    with running_feed(**settings) as (url, app), feed_client(url) as client:
+        one = collect(store, client, group=1, day="Tuesday", max_batches=1)
+        for _ in range(2):  # someone looks at the feed the way the seed's README shows
+            assert httpx.get(f"{url}/data", params={"group_number": 1, "day": "Tuesday"}).is_success
+        rest = collect(store, client, group=1, day="Tuesday", max_batches=10)
+        valid, _ = expected_rows(app, 4)
+    assert [o.batch_number for o in one.outcomes + rest.outcomes] == [0, 1, 2, 3]
+    assert store.count(raw_houses) == valid
+
+
+def test_the_position_follows_the_data_not_the_address(store: Store) -> None:
+    settings = {"datasource_batch_size": 100, "datasource_batches": 4}
+    with running_feed(**settings) as (a, _), feed_client(a) as client:
+        collect(store, client, group=1, day="Tuesday", max_batches=2)
+    with running_feed(**settings) as (b, _), feed_client(b) as moved:
+        rest = collect(store, moved, group=1, day="Tuesday", max_batches=10)
+    assert [o.batch_number for o in rest.outcomes] == [2, 3]
+    with running_feed(**settings, datasource_seed=99) as (c, _), feed_client(c) as other:
+        fresh = collect(store, other, group=1, day="Tuesday", max_batches=1)
+    assert [o.batch_number for o in fresh.outcomes] == [0]  # other data starts at its start
+    assert fresh.duplicates == 0
+
+
+def test_a_feed_that_does_not_number_its_batches_is_still_collected(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The seed's protocol: no /health, ``batch_number`` ignored, its own cursor."""
+    seed = FastAPI()
+    served = {"next": 0}
+    rows = [["1", "for_sale", 100000.0 + n, 3, 2, 0.1, "9", "Boston", "Massachusetts",
+             "02108", 1500, None] for n in range(3)]  # fmt: skip
+
+    @seed.get("/data")
+    def data(group_number: int, day: str) -> Any:
+        number = served["next"]
+        if number >= 2:
+            return JSONResponse(status_code=400, content={"detail": "no more data"})
+        served["next"] += 1
+        batch = [[*row[:2], row[2] + 1000 * number, *row[3:]] for row in rows]
+        return {"group_number": group_number, "day": day, "batch_number": number, "data": batch}
+
+    with running(seed) as url, feed_client(url) as client, caplog.at_level("WARNING"):
+        httpx.get(f"{url}/data", params={"group_number": 1, "day": "Tuesday"})  # someone else
+        summary = collect(store, client, group=1, day="Tuesday", max_batches=5)
+        assert client.data_id() == url
+    # batch 0 went to the other client: with such a feed that cannot be helped, but it is said
+    assert ([o.batch_number for o in summary.outcomes], summary.exhausted) == ([1], True)
+    assert store.count(raw_houses) == 3
+    assert "does not serve batches by number" in caplog.text

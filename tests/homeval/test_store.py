@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from homeval.schema import parse_frame, parse_rows, read_listings_csv
 from homeval.store import (
+    FeedPosition,
     Store,
     StoreError,
     batch_key,
@@ -82,6 +83,28 @@ def test_failed_batch_leaves_nothing(store: Store) -> None:
     assert store.count(raw_houses) == 0
     # the batch id was not burnt by the failure: the same batch can come again
     assert store.ingest_batch(parse_rows(rows), batch_id="b2").inserted == 1
+
+
+def test_the_feed_position_moves_only_with_a_stored_batch(store: Store) -> None:
+    assert store.feed_position("feed-a", 1, "Tuesday") == 0
+    parsed = parse_rows([ROW])
+    parsed.rows["price"] = ["not-a-float-for-the-database"]
+    with pytest.raises(StoreError):
+        store.ingest_batch(parsed, batch_id="b", position=FeedPosition("feed-a", 1, "Tuesday", 1))
+    assert store.feed_position("feed-a", 1, "Tuesday") == 0, "rolled back with the rows"
+    stored = store.ingest_batch(
+        parse_rows([ROW]), batch_id="b", position=FeedPosition("feed-a", 1, "Tuesday", 1)
+    )
+    assert stored.inserted == 1
+    again = store.ingest_batch(
+        parse_rows([ROW]), batch_id="b", position=FeedPosition("feed-a", 1, "Tuesday", 2)
+    )
+    assert again.duplicate
+    assert store.feed_position("feed-a", 1, "Tuesday") == 2, "a duplicate moves it too"
+    assert store.feed_position("feed-a", 2, "Tuesday") == 0
+    assert store.feed_position("feed-b", 1, "Tuesday") == 0
+    store.set_feed_position(FeedPosition("feed-a", 1, "Tuesday", 0))
+    assert store.feed_position("feed-a", 1, "Tuesday") == 0
 
 
 def test_concurrent_duplicate_batches_store_once(store: Store) -> None:
