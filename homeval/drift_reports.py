@@ -5,7 +5,9 @@ step runs in a pipeline pod whose disk disappears with it.  Every check is there
 also logged as a small MLflow run (tag ``homeval.kind = drift-check``) holding the
 scores (``latest.json``) and, when the check compared data, the Evidently report
 (``latest.html``).  The UI copies the newest of each into its own reports folder before
-reading it, once per new check.
+reading it, once per new check.  Only the newest ``keep_drift_reports`` checks keep their
+page: at one check a half hour the ~4 MB pages would add ~200 MB a day to the artifact
+store, and nobody reads an old one (its scores stay with the run).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 KIND_TAG: Final = "homeval.kind"
 KIND: Final = "drift-check"
 HAS_REPORT_TAG: Final = "homeval.has_report"
+PRUNED_TAG: Final = "homeval.report_pruned"
 ARTIFACT_DIR: Final = "drift"
 SCORES: Final = "latest.json"
 REPORT: Final = "latest.html"
@@ -54,10 +57,36 @@ def publish(
             mlflow.log_artifact(str(scores), artifact_path=ARTIFACT_DIR)
             if tags[HAS_REPORT_TAG] == "true":
                 mlflow.log_artifact(str(report), artifact_path=ARTIFACT_DIR)
-        return str(run.info.run_id)
     except Exception as exc:  # the check itself succeeded; only its copy is missing
         log.warning("drift report not published to MLflow: %s", exc)
         return None
+    try:
+        prune_reports(run.info.experiment_id, keep=settings.keep_drift_reports)
+    except Exception as exc:  # an old page left behind costs disk, not the pipeline
+        log.warning("old drift reports not pruned from MLflow: %s", exc)
+    return str(run.info.run_id)
+
+
+def prune_reports(experiment_id: str, *, keep: int) -> int:
+    """Delete the HTML page of every drift check but the ``keep`` newest; returns how many.
+
+    The run is first marked as having no report, so a reader never picks a page that is
+    being deleted.  Works on every artifact store MLflow can delete from (local files, S3,
+    the tracking server's proxied artifacts).
+    """
+    from mlflow import MlflowClient
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    client = MlflowClient()
+    condition = f"tags.`{KIND_TAG}` = '{KIND}' and tags.`{HAS_REPORT_TAG}` = 'true'"
+    runs = client.search_runs(
+        [experiment_id], condition, order_by=["attributes.start_time DESC"], max_results=1000
+    )
+    for run in runs[keep:]:
+        client.set_tag(run.info.run_id, HAS_REPORT_TAG, "false")
+        client.set_tag(run.info.run_id, PRUNED_TAG, "true")
+        get_artifact_repository(run.info.artifact_uri).delete_artifacts(f"{ARTIFACT_DIR}/{REPORT}")
+    return max(len(runs) - keep, 0)
 
 
 def _newest(client: Any, experiment_id: str, *, with_report: bool) -> Any | None:

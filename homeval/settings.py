@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         description="Local pipeline runs (KFP outputs under HOMEVAL_HOME/kfp) and drift "
         "reports of each kind kept; older ones are deleted (MLflow keeps the history).",
     )
+    keep_drift_reports: int = Field(
+        default=20,
+        ge=1,
+        description="Drift checks in MLflow that keep their HTML report (~4 MB each); older "
+        "checks keep their scores and lose the page.",
+    )
 
     # --- store ------------------------------------------------------------------------
     database_url: str = Field(

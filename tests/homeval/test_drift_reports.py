@@ -65,3 +65,27 @@ def test_an_unreachable_registry_costs_the_publisher_nothing(
     settings = Settings(home=tmp_path / "home", mlflow_tracking_uri="http://127.0.0.1:9")
     write_check(settings.reports_dir, "2026-11-26T10:00:00+00:00", "<html>x</html>")
     assert publish(settings, with_report=True) is None
+
+
+def test_only_the_newest_checks_keep_their_page(tmp_path: Path) -> None:
+    from mlflow import MlflowClient
+
+    registry = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    artifacts = tmp_path / "artifacts"
+    settings = Settings(home=tmp_path / "pod", mlflow_tracking_uri=registry,
+                        mlflow_artifact_root=artifacts.as_uri(), keep_drift_reports=2)  # fmt: skip
+    runs = []
+    for hour in range(10, 15):
+        write_check(settings.reports_dir, f"2026-11-26T{hour}:00:00+00:00", f"<html>{hour}</html>")
+        runs.append(publish(settings, with_report=True))
+    pages = sorted(p.read_text() for p in artifacts.rglob("latest.html"))
+    assert pages == ["<html>13</html>", "<html>14</html>"]
+    assert len(list(artifacts.rglob("latest.json"))) == 5, "every check keeps its scores"
+    client = MlflowClient(registry)
+    tags = [client.get_run(run).data.tags for run in runs]  # type: ignore[arg-type]
+    assert [t["homeval.has_report"] for t in tags] == ["false"] * 3 + ["true"] * 2
+    assert all(t.get("homeval.report_pruned") == "true" for t in tags[:3])
+    ui = Settings(home=tmp_path / "ui", mlflow_tracking_uri=registry,
+                  mlflow_artifact_root=artifacts.as_uri())  # fmt: skip
+    assert fetch_latest(ui) is True
+    assert (ui.reports_dir / "latest.html").read_text() == "<html>14</html>"
