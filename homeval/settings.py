@@ -207,7 +207,7 @@ class Settings(BaseSettings):
 
     # --- pipeline -----------------------------------------------------------------------
     component_image: str = Field(
-        default="ghcr.io/homeval/homeval-components:latest",
+        default="ghcr.io/homeval/homeval-components:0.1.0",
         description="Image of the KFP components (also recorded in the compiled pipeline).",
     )
     kfp_host: str = Field(default="", description="KFP API for `pipeline submit`.")

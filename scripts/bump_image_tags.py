@@ -13,7 +13,8 @@ name the images, and each is edited in place as text (comments and layout surviv
 Subcommands (exit 2 with a message on bad input, 1 when a file would not parse back):
 
 * ``matrix``: the images whose Dockerfile exists, as JSON for a GitHub Actions matrix;
-* ``tag --ref-name R --default-branch B --sha S [--date YYYYMMDD]``: the image tag;
+* ``tag --ref-name R --default-branch B --sha S [--date YYYYMMDD] [--ref-type tag]``: the
+  image tag;
 * ``bump --tag T [--registry R]``: rewrite the files; prints what changed.
 """
 
@@ -76,12 +77,29 @@ def matrix(root: Path = REPO) -> list[dict[str, str]]:
     ]
 
 
-def image_tag(ref_name: str, default_branch: str, sha: str, date: dt.date | None = None) -> str:
-    """``YYYYMMDD-<short sha>`` on the default branch, the branch name (made tag-safe) elsewhere."""
+RELEASE_RE = re.compile(r"v?(\d+\.\d+\.\d+(?:[-+.][0-9A-Za-z.-]+)?)")
+
+
+def image_tag(
+    ref_name: str,
+    default_branch: str,
+    sha: str,
+    date: dt.date | None = None,
+    *,
+    ref_type: str = "branch",
+) -> str:
+    """``YYYYMMDD-<short sha>`` on the default branch, the version of a release tag
+    (``v0.2.0`` → ``0.2.0``, what the production overlay pins), the branch name (made
+    tag-safe) elsewhere."""
     if not re.fullmatch(r"[0-9a-f]{7,40}", sha):
         raise UsageError(f"--sha must be a hex commit id, got {sha!r}")
     if not ref_name:
         raise UsageError("--ref-name is empty")
+    if ref_type == "tag":
+        release = RELEASE_RE.fullmatch(ref_name)
+        if release is None:
+            raise UsageError(f"git tag {ref_name!r} is not a release like v1.2.3")
+        return release.group(1)
     if ref_name == default_branch:
         day = date or dt.datetime.now(dt.UTC).date()
         return f"{day:%Y%m%d}-{sha[:7]}"
@@ -237,6 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tag_cmd.add_argument("--ref-name", required=True)
     tag_cmd.add_argument("--default-branch", required=True)
     tag_cmd.add_argument("--sha", required=True)
+    tag_cmd.add_argument("--ref-type", choices=("branch", "tag"), default="branch")
     tag_cmd.add_argument("--date", help="YYYYMMDD (default: today, UTC)")
     bump_cmd = commands.add_parser("bump", help="rewrite image tags in manifests and pipeline")
     bump_cmd.add_argument("--tag", required=True)
@@ -252,7 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     date = dt.datetime.strptime(args.date, "%Y%m%d").date()
                 except ValueError:
                     raise UsageError(f"--date {args.date!r} is not YYYYMMDD") from None
-            print(image_tag(args.ref_name, args.default_branch, args.sha, date))
+            print(
+                image_tag(args.ref_name, args.default_branch, args.sha, date,
+                          ref_type=args.ref_type)  # fmt: skip
+            )
         else:
             changes = bump(args.root.resolve(), args.tag, args.registry)
             for change in changes:

@@ -262,7 +262,22 @@ def test_homeval_images_are_set_through_kustomize_images(
                 for c in spec["containers"]:
                     image = c["image"]
                     tag = image.rpartition("/")[2].partition(":")[2]
-                    if "/homeval-" in image:
+                    if "/homeval-" in image and not overlay.endswith("production"):
                         assert tag, f"{overlay}: {image} has no tag from the images: list"
                     else:
                         assert tag not in ("", "latest"), f"{overlay}: {image} is not pinned"
+
+
+def test_production_pins_every_homeval_image_outside_the_manifests_too() -> None:
+    """The Airflow chart's image and the compiled pipeline's component image, which the
+    images workflow bumps with the manifests, are never ``latest`` either."""
+    values = (REPO / "manifests/base/airflow/values.yaml").read_text()
+    tags = [line.split(":", 1)[1].strip() for line in values.splitlines()
+            if line.startswith("defaultAirflowTag:")]  # fmt: skip
+    assert tags, "no defaultAirflowTag in the Airflow values"
+    assert tags[0] not in ("", "latest")
+    pipeline = (REPO / "pipelines/house_price_pipeline.yaml").read_text()
+    images = {line.split("image:", 1)[1].strip() for line in pipeline.splitlines()
+              if "image:" in line}  # fmt: skip
+    assert images, "no image in the compiled pipeline"
+    assert all(image.rpartition(":")[2] not in ("", "latest") for image in images), images

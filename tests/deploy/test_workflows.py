@@ -77,6 +77,9 @@ def test_images_builds_every_image_multi_arch_with_cache_then_bumps_and_summaris
     plan = " ".join(str(s.get("run", "")) for s in jobs["plan"]["steps"])
     assert "bump_image_tags.py matrix" in plan
     assert "bump_image_tags.py tag" in plan
+    # release tags build the version-tagged images the production overlay pins
+    assert "v*" in images["on"]["push"]["tags"]
+    assert "--ref-type" in plan
     build = jobs["build"]
     assert build["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
     push = next(s for s in build["steps"] if "docker/build-push-action" in s.get("uses", ""))

@@ -91,6 +91,12 @@ def test_tag_is_date_and_short_sha_on_the_default_branch_else_the_branch_name() 
     assert bump.image_tag("main", "main", sha, dt.date(2026, 3, 9)) == "20260309-0123456"
     assert bump.image_tag("feature/new-ui", "main", sha) == "feature-new-ui"
     assert bump.image_tag("release_1.2", "main", sha) == "release_1.2"
+    # a release tag gives its version, what the production overlay pins
+    assert bump.image_tag("v0.2.0", "main", sha, ref_type="tag") == "0.2.0"
+    assert bump.image_tag("v1.0.0-rc.1", "main", sha, ref_type="tag") == "1.0.0-rc.1"
+    assert bump.image_tag("v0.2", "main", sha) == "v0.2"  # a branch called so stays a branch
+    with pytest.raises(bump.UsageError, match="not a release"):
+        bump.image_tag("nightly", "main", sha, ref_type="tag")
     result = _run("tag", "--ref-name", "main", "--default-branch", "main", "--sha", sha,
                   "--date", "20261126")  # fmt: skip
     assert result.stdout.strip() == "20261126-0123456"
