@@ -21,7 +21,7 @@ IMAGE_TAG ?= dev
 # the image parts `make images` builds (empty: all of scripts/bump_image_tags.py's list)
 IMAGES ?=
 
-.PHONY: docs help images install up test lint format typecheck unit system-deps reset clean airflow-env airflow-lock dag-test dag-run deploy-check bench-ingest bench-serving
+.PHONY: docs help images install up test lint format typecheck unit system-deps tools reset clean airflow-env airflow-lock dag-test dag-run deploy-check bench-ingest bench-serving
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -77,6 +77,12 @@ images: install  ## build every image here (starts Debian's docker.io when no en
 system-deps:  ## Debian packages the tests use (prometheus, chromium, wrk, docker.io, debootstrap)
 	scripts/install-system-deps.sh
 
+CHECKOV_VERSION := 3.2.533
+tools:  ## command-line tools the tests run, each in its own uv tool environment (checkov)
+	@command -v $(UV) >/dev/null || scripts/install-uv.sh
+	@checkov --version 2>/dev/null | grep -qx '$(CHECKOV_VERSION)' || \
+		$(UV) tool install --quiet --force checkov==$(CHECKOV_VERSION)
+
 lint: install  ## ruff lint + format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -91,10 +97,10 @@ typecheck: install  ## mypy
 unit: install  ## pytest only (PYTEST_ARGS=... to narrow)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-deploy-check: install  ## offline cluster checks: manifests, Argo CD, workflows, Dockerfiles, dashboards
+deploy-check: install tools  ## offline cluster checks: manifests, Argo CD, workflows, Dockerfiles, dashboards
 	$(VENV)/bin/pytest tests/deploy tests/scripts $(PYTEST_ARGS)
 
-test: install airflow-env system-deps lint typecheck  ## everything CI runs
+test: install airflow-env system-deps tools lint typecheck  ## everything CI runs
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 	$(AIRFLOW_VENV)/bin/pytest tests/dags
 
