@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from homeval.scratch_db import scratch_database
-from tests.conftest import REPO, free_port, missing
+from tests.conftest import REPO, free_port, missing, mlflow_at
 from tests.homeval.helpers import real_listings, small_model
 from tests.inference.conftest import Registry, register
 
@@ -138,33 +138,6 @@ def hardened_run(image: str, name: str, env: dict[str, str], *args: str) -> list
     for key, value in env.items():
         cmd += ["-e", f"{key}={value}"]
     return [*cmd, image, *args]
-
-
-@contextlib.contextmanager
-def mlflow_at(url: str) -> Iterator[None]:
-    """This process's MLflow, tracking *and* registry, at ``url`` for the block: an earlier
-    test of the session may have set either (a registry URI left behind would send a
-    registration, or a ``models:/`` lookup, to another registry). Afterwards MLflow's
-    state is exactly as before — the URIs it holds and the variables its setters write —
-    so later tests that configure MLflow through the environment still can."""
-    import mlflow
-    from mlflow.tracking._model_registry import utils as registry_state
-    from mlflow.tracking._tracking_service import utils as tracking_state
-
-    keys = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-    saved_env = {key: os.environ.get(key) for key in keys}
-    saved = tracking_state._tracking_uri, registry_state._registry_uri
-    mlflow.set_tracking_uri(url)
-    mlflow.set_registry_uri(url)
-    try:
-        yield
-    finally:
-        tracking_state._tracking_uri, registry_state._registry_uri = saved
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 _names = iter(range(1, 10**9))

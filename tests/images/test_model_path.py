@@ -21,8 +21,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.conftest import free_port
-from tests.images.conftest import BUCKET, Container, Stack, cluster_env, mlflow_at, s3_client
+from tests.conftest import free_port, mlflow_at
+from tests.images.conftest import BUCKET, Container, Stack, cluster_env, s3_client
 
 pytestmark = pytest.mark.slow
 
