@@ -271,10 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     date = dt.datetime.strptime(args.date, "%Y%m%d").date()
                 except ValueError:
                     raise UsageError(f"--date {args.date!r} is not YYYYMMDD") from None
-            print(
-                image_tag(args.ref_name, args.default_branch, args.sha, date,
-                          ref_type=args.ref_type)  # fmt: skip
+            tag = image_tag(
+                args.ref_name, args.default_branch, args.sha, date, ref_type=args.ref_type
             )
+            print(tag)
         else:
             changes = bump(args.root.resolve(), args.tag, args.registry)
             for change in changes:
