@@ -74,7 +74,7 @@ bench-serving: install system-deps  ## predictor vs MLServer, mlflow serve, plai
 images: install  ## build every image here (starts Debian's docker.io when no engine runs; stand-in bases offline; IMAGE_TAG=dev)
 	$(PY) scripts/images.py --tag $(IMAGE_TAG) $(IMAGES)
 
-system-deps:  ## Debian packages the tests use (prometheus, chromium, wrk, docker.io, debootstrap)
+system-deps:  ## Debian packages the tests use (prometheus, chromium, wrk, docker.io, debootstrap, nginx)
 	scripts/install-system-deps.sh
 
 CHECKOV_VERSION := 3.2.533

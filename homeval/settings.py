@@ -145,6 +145,16 @@ class Settings(BaseSettings):
         validation_alias=_alias("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
         description="S3 credentials for the artifacts (from a Secret).",
     )
+    mlflow_tracking_username: str | None = Field(
+        default=None,
+        validation_alias=_alias("mlflow_tracking_username", "MLFLOW_TRACKING_USERNAME"),
+        description="User MLflow's auth proxy lets write (the pipeline's, from a Secret).",
+    )
+    mlflow_tracking_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=_alias("mlflow_tracking_password", "MLFLOW_TRACKING_PASSWORD"),
+        description="Its password (from a Secret); readers need none.",
+    )
     mlflow_ui_port: int = Field(
         default=5000, ge=1, le=65535, description="Port of the MLflow UI `homeval up` starts."
     )

@@ -20,10 +20,12 @@ def configure(settings: Settings, *, create_experiment: bool = True) -> str | No
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     if settings.mlflow_s3_endpoint_url:
         os.environ["MLFLOW_S3_ENDPOINT_URL"] = settings.mlflow_s3_endpoint_url
-    for name in ("aws_access_key_id", "aws_secret_access_key"):
+    for name in ("aws_access_key_id", "aws_secret_access_key", "mlflow_tracking_password"):
         secret = getattr(settings, name)
         if secret is not None:
             os.environ[name.upper()] = secret.get_secret_value()
+    if settings.mlflow_tracking_username:  # MLflow's client sends it with every request
+        os.environ["MLFLOW_TRACKING_USERNAME"] = settings.mlflow_tracking_username
     if settings.mlflow_tracking_uri.startswith("sqlite:"):
         settings.ensure_home()
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)

@@ -12,10 +12,11 @@ an unset DAG param never overrides the platform's configuration.  ``pipeline_run
 the run in ``trainlogs``; left empty (on a cluster), the KFP run id is used.
 
 On a cluster each step gets its configuration from the ``homeval-config`` ConfigMap and
-its credentials from the ``homeval-db`` / ``homeval-s3`` Secrets of the pipeline's
-namespace (``manifests/base/kubeflow-access``); the local runner ignores these and the
-steps inherit the caller's environment instead.  Caching is off: every step reads or
-writes state outside KFP (the feed, the store, MLflow), so a cached answer would be stale.
+its credentials from the ``homeval-db`` / ``homeval-s3`` / ``homeval-mlflow-writer``
+Secrets of the pipeline's namespace (``manifests/base/kubeflow-access``); the local
+runner ignores these and the steps inherit the caller's environment instead.  Caching is
+off: every step reads or writes state outside KFP (the feed, the store, MLflow), so a
+cached answer would be stale.
 """
 
 from collections.abc import Mapping
@@ -48,6 +49,14 @@ SECRETS: Final[dict[str, tuple[dict[str, str], bool]]] = {
     "homeval-s3": (
         {"access-key-id": "AWS_ACCESS_KEY_ID", "secret-access-key": "AWS_SECRET_ACCESS_KEY"},
         True,
+    ),
+    # MLflow's auth proxy asks every write for this key; only the pipeline pods have it
+    "homeval-mlflow-writer": (
+        {
+            "username": "MLFLOW_TRACKING_USERNAME",
+            "password": "MLFLOW_TRACKING_PASSWORD",  # pragma: allowlist secret
+        },
+        False,
     ),
 }
 """Secret → (key → environment variable, optional)."""

@@ -3,9 +3,10 @@
 # says clearly what to do when it cannot (no root, no apt).
 set -euo pipefail
 # dockerd and debootstrap: the image tests build the images (stand-in bases from Debian
-# packages where no registry answers) and run them in Debian's engine
+# packages where no registry answers) and run them in Debian's engine; nginx runs MLflow's
+# auth proxy config in front of a real MLflow
 declare -A want=([prometheus]=prometheus [chromium]=chromium [wrk]=wrk [dockerd]=docker.io
-                 [debootstrap]=debootstrap)
+                 [debootstrap]=debootstrap [nginx]=nginx)
 missing=()
 for cmd in "${!want[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")

@@ -161,6 +161,10 @@ def _secret_refs(objects: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
                     ref = env.get("valueFrom", {}).get("secretKeyRef")
                     if ref:
                         refs.add((ns, ref["name"], ref["key"]))
+            for volume in spec.get("volumes", []):
+                secret = volume.get("secret")
+                for item in (secret or {}).get("items", []):
+                    refs.add((ns, secret["secretName"], item["key"]))
     return refs
 
 
@@ -191,10 +195,13 @@ def test_production_secret_references_are_all_provided_by_external_secrets(
         ("airflow-api-secret-key", "api-secret-key"),
     ):
         assert ("airflow", name, key) in provided
-    # The pipeline pods in kubeflow get the same credentials as the platform.
+    # The pipeline pods in kubeflow get the same credentials as the platform, and the key
+    # MLflow's auth proxy asks writes for, which no pod of the platform gets
     assert {("kubeflow", "homeval-db", "url"), ("kubeflow", "homeval-s3", "access-key-id")} <= (
         provided
     )
+    assert ("kubeflow", "homeval-mlflow-writer", "password") in provided
+    assert not any(ns == "homeval" and name == "homeval-mlflow-writer" for ns, name, _ in provided)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

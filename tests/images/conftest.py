@@ -211,7 +211,8 @@ def s3_url() -> Iterator[str]:
 def mlflow_server_args(port: int, backend: str) -> list[str]:
     """The MLflow Deployment's container args, with the port and backend URL filled in."""
     deployment = yaml.safe_load((REPO / "manifests/base/mlflow/deployment.yaml").read_text())
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    (container,) = [c for c in containers if c["name"] == "mlflow"]  # not its auth proxy
     args = []
     for arg in container["args"]:
         arg = arg.replace("$(MLFLOW_BACKEND_STORE_URI)", backend)

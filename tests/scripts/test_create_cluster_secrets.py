@@ -51,12 +51,18 @@ def test_every_secret_reference_of_the_dev_overlay_is_provided(
                     ref: dict[str, Any] | None = env.get("valueFrom", {}).get("secretKeyRef")
                     if ref:
                         wanted.add((ns, ref["name"], ref["key"]))
+            for volume in spec.get("volumes", []):
+                secret = volume.get("secret") or {}
+                wanted |= {(ns, secret["secretName"], i["key"]) for i in secret.get("items", [])}
     values = yaml.safe_load((REPO / "manifests/base/airflow/values.yaml").read_text())
     wanted |= {
         ("airflow", values["data"]["metadataSecretName"], "connection"),
         ("airflow", values["fernetKeySecretName"], "fernet-key"),
         ("airflow", values["apiSecretKeySecretName"], "api-secret-key"),
         ("kubeflow", "homeval-db", "url"),
+        # the compiled pipeline's steps: MLflow's write key
+        ("kubeflow", "homeval-mlflow-writer", "username"),
+        ("kubeflow", "homeval-mlflow-writer", "password"),
     }
     provided = {(ns, name, key) for (ns, name), data in secrets.items() for key in data}
     assert wanted <= provided, f"missing: {sorted(wanted - provided)}"
