@@ -160,9 +160,11 @@ def run_ui() -> Iterator[Any]:
         services = Services.from_settings(settings)
         app = create_app(settings, services)
         port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        )
+        # gradio_client leaves its event stream open: without a bound on the graceful
+        # shutdown every API test waited out the 20 s join below
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                timeout_graceful_shutdown=2)  # fmt: skip
+        server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 60
