@@ -9,16 +9,39 @@ model learnt from (serving drift).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from homeval.schema import LISTING_FIELDS, SchemaError, parse_rows
-from homeval.store import IngestResult, Store, raw_houses
+from homeval.store import IngestResult, Store, raw_batches, raw_houses
 
 SOURCE = "ui"
+
+
+def client_source(client: str | None, source: str = SOURCE) -> str:
+    """The batch ``source`` of a client's rows: a hash of its address, not the address
+    (which would be personal data kept for as long as the rows)."""
+    if not client:
+        return source
+    return f"{source}:{hashlib.sha256(client.encode()).hexdigest()[:16]}"
+
+
+def rows_added_by(store: Store, client: str, *, within: timedelta = timedelta(days=1)) -> int:
+    """User rows ``client`` added in the last ``within`` (counted in the store, so every UI
+    replica and restart sees the same number)."""
+    since = datetime.now(UTC) - within
+    query = (
+        sa.select(sa.func.count())
+        .select_from(raw_batches)
+        .where(raw_batches.c.source == client_source(client), raw_batches.c.ingested_at >= since)
+    )
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def record_prediction(
@@ -29,11 +52,13 @@ def record_prediction(
     model_version: str | None,
     request_id: str | None = None,
     source: str = SOURCE,
+    client: str | None = None,
 ) -> IngestResult:
     """Store one priced listing as a user row; raises ``StoreError`` if the write fails.
 
     ``request_id`` makes a retried request store its row once (it becomes the batch id);
-    without it every call stores a new row.
+    without it every call stores a new row.  ``client`` (an address) is kept hashed in the
+    batch's source, for ``rows_added_by``.
     """
     row = [None if name == "price" else listing.get(name) for name in LISTING_FIELDS]
     batch = parse_rows([row])
@@ -44,7 +69,7 @@ def record_prediction(
         batch,
         batch_id=batch_id,
         origin="user",
-        source=source,
+        source=client_source(client, source),
         extra={"predicted_price": [float(predicted_price)], "model_version": [model_version]},
     )
 

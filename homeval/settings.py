@@ -287,6 +287,18 @@ class Settings(BaseSettings):
     ui_store_feedback: bool = Field(
         default=True, description="Store each UI prediction as a data_origin='user' row."
     )
+    ui_requests_per_client_minute: int = Field(
+        default=60,
+        ge=1,
+        description="Listings one client address may price a minute (page and API); more "
+        "are refused with a message to wait.",
+    )
+    ui_user_rows_per_client_day: int = Field(
+        default=200,
+        ge=0,
+        description="User rows one client address may add in 24 hours; beyond it listings "
+        "are still priced, not stored (one client cannot close the teacher-share gate).",
+    )
     ui_serving_drift_min_rows: int = Field(
         default=50, ge=1, description="Priced listings needed before serving drift is judged."
     )

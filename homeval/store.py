@@ -69,8 +69,11 @@ raw_batches = sa.Table(
     sa.Column("rows", sa.Integer, nullable=False),
     sa.Column("rejected", sa.Integer, nullable=False),
     sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False, default=_now),
+    sa.Index("ix_batches_source_ingested_at", "source", "ingested_at"),
     schema="rawdata",
 )
+"""One row per stored batch (a UI user row is a batch of one, its ``source`` names the
+client, which is how the rows one client added are counted)."""
 
 feed_positions = sa.Table(
     "feed_positions",
@@ -299,6 +302,8 @@ class Store:
                 for schema in SCHEMAS:
                     conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
             metadata.create_all(conn, checkfirst=True)
+            for index in raw_batches.indexes:  # tables made by an older homeval lack it
+                index.create(conn, checkfirst=True)
 
     # --- raw data ------------------------------------------------------------------------
 

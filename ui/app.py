@@ -73,6 +73,14 @@ def _guard(fallback: Callable[..., Any]) -> Callable[[Callable[..., Any]], Calla
     return wrap
 
 
+def client_address(request: gr.Request | None) -> str | None:
+    """The caller's address as the server saw it (behind a proxy uvicorn puts the
+    forwarded one here only for proxies it trusts: ``FORWARDED_ALLOW_IPS``)."""
+    client = getattr(request, "client", None) if request is not None else None
+    host = getattr(client, "host", None)
+    return str(host) if host else None
+
+
 def _error_updates(errors: dict[str, str]) -> list[Any]:
     return [
         gr.update(value=ERROR_PREFIX + errors[name], visible=True)
@@ -99,6 +107,7 @@ def _price_api(services: handlers.Services) -> None:
         brokered_by: str | None = None,
         street: str | None = None,
         model: str | None = None,
+        request: gr.Request | None = None,
     ) -> dict[str, Any]:
         """Price one listing as the Price tab does (and store it as a user row). `model`:
         any served name (house-price, or a pinned house-price-vN); empty means the
@@ -110,7 +119,7 @@ def _price_api(services: handlers.Services) -> None:
             "prev_sold_date": prev_sold_date, "brokered_by": brokered_by, "street": street,
         }  # fmt: skip
         try:
-            return handlers.price_answer(services, values, model or "")
+            return handlers.price_answer(services, values, model or "", client_address(request))
         except handlers.PriceRefusedError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
@@ -271,10 +280,11 @@ def build_blocks(services: handlers.Services) -> gr.Blocks:
             ]  # fmt: skip
 
         @_guard(price_fallback)
-        def on_price(model_name: str, *values: Any) -> list[Any]:
+        def on_price(request: gr.Request, model_name: str, *values: Any) -> list[Any]:
             view = handlers.price_listing(
-                services, dict(zip(FORM_FIELDS, values, strict=True)), model_name
-            )
+                services, dict(zip(FORM_FIELDS, values, strict=True)), model_name,
+                client_address(request),
+            )  # fmt: skip
             figure = charts.waterfall_figure(view.fall) if view.fall is not None else None
             note = view.explain_problem or ""
             if view.ok and view.fall is not None:

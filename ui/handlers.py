@@ -24,7 +24,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from homeval.drift_view import DriftSummary, read_drift_summary
-from homeval.feedback import record_prediction
+from homeval.feedback import record_prediction, rows_added_by
 from homeval.listing_input import FIELD_LABELS, check_field, check_listing
 from homeval.location_choices import CachedLocationChoices, LocationChoices
 from homeval.model_catalog import (
@@ -42,6 +42,7 @@ from homeval.settings import Settings
 from homeval.store import Store, StoreError
 from homeval.training_history import history_frame, metric_columns
 from ui import metrics
+from ui.limits import RateLimiter
 
 log = logging.getLogger("homeval.ui")
 
@@ -56,6 +57,8 @@ class Services:
     choices: CachedLocationChoices
     registry: Callable[[], Any]
     """Returns an ``mlflow.MlflowClient`` (made lazily: MLflow is slow to import)."""
+    limiter: RateLimiter | None = None
+    """Requests per client address; None: unlimited."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -68,6 +71,7 @@ class Services:
             store=store,
             choices=CachedLocationChoices(store, ttl_s=settings.ui_choices_ttl_s),
             registry=_registry_factory(settings),
+            limiter=RateLimiter(settings.ui_requests_per_client_minute),
         )
 
     def close(self) -> None:
@@ -191,9 +195,11 @@ class PriceRefusedError(Exception):
     """No price for a listing a script sent: the message names what is wrong."""
 
 
-def price_answer(services: Services, values: Mapping[str, Any], model: str) -> dict[str, Any]:
+def price_answer(
+    services: Services, values: Mapping[str, Any], model: str, client: str | None = None
+) -> dict[str, Any]:
     """``price_listing`` for a script: the price, its range and segment as plain JSON."""
-    view = price_listing(services, values, model)
+    view = price_listing(services, values, model, client)
     if view.prediction is None:
         wrong = "; ".join(f"{field}: {problem}" for field, problem in view.errors.items())
         raise PriceRefusedError(wrong or view.message or "no price")
@@ -209,10 +215,25 @@ def price_answer(services: Services, values: Mapping[str, Any], model: str) -> d
     }
 
 
-def price_listing(services: Services, values: Mapping[str, Any], model: str) -> PriceView:
-    """Check the form, price the listing, explain it, store it as a user row."""
+def price_listing(
+    services: Services, values: Mapping[str, Any], model: str, client: str | None = None
+) -> PriceView:
+    """Check the form, price the listing, explain it, store it as a user row.
+
+    ``client`` is the caller's address: it is held to a request rate and to a number of
+    stored rows a day, so no one client can hammer the predictor or, with thousands of
+    made-up listings, outweigh the feed's rows and close the teacher-share gate.
+    """
     metrics.REQUESTS.labels(action="price").inc()
     model = model or services.settings.model_name
+    if client and services.limiter is not None and not services.limiter.allow(client):
+        metrics.ERRORS.labels(kind="rate_limited").inc()
+        per_minute = services.settings.ui_requests_per_client_minute
+        return PriceView(
+            message=f"Too many listings from your address (at most {per_minute} a minute): "
+            "wait a moment and try again.",
+            model=model,
+        )
     check = check_listing(values)
     if not check.ok:
         metrics.ERRORS.labels(kind="invalid_input").inc()
@@ -241,20 +262,35 @@ def price_listing(services: Services, values: Mapping[str, Any], model: str) -> 
         view.explain_problem = f"The explanation is not available: {exc}."
 
     if services.settings.ui_store_feedback:
-        try:
-            record_prediction(
-                services.store,
-                listing,
-                predicted_price=prediction.price,
-                model_version=prediction.model_version or model,
-                request_id=uuid.uuid4().hex,
-            )
-            view.stored = True
-        except (StoreError, sa.exc.SQLAlchemyError) as exc:
-            metrics.ERRORS.labels(kind="store").inc()
-            log.warning("prediction not stored: %s", exc)
-            view.message = "The price is shown but could not be saved (the store is unreachable)."
+        _store_user_row(services, view, prediction, client)
     return view
+
+
+def _store_user_row(
+    services: Services, view: PriceView, prediction: PricePrediction, client: str | None
+) -> None:
+    cap = services.settings.ui_user_rows_per_client_day
+    try:
+        if client and rows_added_by(services.store, client) >= cap:
+            metrics.ERRORS.labels(kind="user_rows_capped").inc()
+            view.message = (
+                f"The price is shown but not saved: your address has added its {cap} "
+                "listings of the day."
+            )
+            return
+        record_prediction(
+            services.store,
+            view.listing,
+            predicted_price=prediction.price,
+            model_version=prediction.model_version or view.model,
+            request_id=uuid.uuid4().hex,
+            client=client,
+        )
+        view.stored = True
+    except (StoreError, sa.exc.SQLAlchemyError) as exc:
+        metrics.ERRORS.labels(kind="store").inc()
+        log.warning("prediction not stored: %s", exc)
+        view.message = "The price is shown but could not be saved (the store is unreachable)."
 
 
 _FIELD_IN_MESSAGE = re.compile(r"(?:instances\[\d+\]: )?(?P<field>[a-z_]+): (?P<what>.+)")

@@ -8,10 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, Final
 
 import gradio as gr
-from fastapi import FastAPI
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from homeval.drift_view import REPORT_NAME
@@ -22,6 +23,9 @@ from ui.app import CSS, build_blocks
 from ui.handlers import Services
 
 log = logging.getLogger("homeval.ui")
+
+UPLOAD_PATHS: Final = ("/gradio_api/upload", "/upload")
+"""Gradio's file upload routes (``/upload`` is the older name)."""
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -37,6 +41,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app = FastAPI(
         title="homeval UI", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
+
+    @app.middleware("http")
+    async def no_uploads(request: Request, call_next: Any) -> Response:
+        """No part of the page takes a file, but Gradio's upload route is always there and
+        took 50 MB files from anyone onto the pod's disk: refused before it is read."""
+        if request.url.path.rstrip("/").endswith(UPLOAD_PATHS):
+            return JSONResponse({"detail": "this app takes no uploads"}, status_code=403)
+        response: Response = await call_next(request)
+        return response
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:
@@ -75,6 +88,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         footer_links=[],
         show_error=False,
         ssr_mode=False,
+        max_file_size="1kb",  # and should a route get past the refusal, nothing big lands
     )
 
 

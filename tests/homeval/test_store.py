@@ -164,3 +164,11 @@ def test_every_real_row_ingests(store: Store, realtor_files: list[Path]) -> None
     back = store.read_raw()
     assert back["state"].notna().all()
     assert back["price"].notna().sum() == total - 6  # six national rows have no price
+
+
+def test_init_adds_the_client_index_to_a_store_of_an_older_homeval(store: Store) -> None:
+    with store.begin() as conn:
+        conn.execute(sa.text("DROP INDEX rawdata.ix_batches_source_ingested_at"))
+    store.init()
+    indexes = sa.inspect(store.engine).get_indexes("batches", schema="rawdata")
+    assert "ix_batches_source_ingested_at" in {i["name"] for i in indexes}

@@ -58,3 +58,23 @@ def test_bad_input_is_an_error_naming_the_field(client: Any) -> None:
         client.predict(state="Atlantis", bed=-2, api_name="/price_listing")
     assert "state" in str(caught.value)
     assert "bed" in str(caught.value)
+
+
+def test_a_script_is_held_to_the_rate_and_uploads_are_refused(
+    platform: Platform, run_ui: Any, tmp_path: Path, any_seeded_store: str
+) -> None:
+    import httpx
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    settings = platform.settings(tmp_path / "ui-home", database_url=any_seeded_store,
+                                 ui_requests_per_client_minute=2)  # fmt: skip
+    ui = run_ui(settings)
+    client = Client(ui.url, verbose=False)
+    for _ in range(2):
+        assert client.predict(**HARTFORD, api_name="/price_listing")["price"] > 0
+    with pytest.raises(AppError, match="Too many listings from your address"):
+        client.predict(**HARTFORD, api_name="/price_listing")
+    upload = httpx.post(f"{ui.url}/gradio_api/upload", files={"files": ("x.bin", b"0" * 4096)})
+    assert upload.status_code == 403
+    assert "no uploads" in upload.json()["detail"]

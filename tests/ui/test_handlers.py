@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
 from homeval.feedback import recent_user_rows
@@ -373,3 +374,30 @@ def test_priced_listings_never_become_training_rows(services: Services) -> None:
     assert services.store.count(clean_houses, data_origin="user") == 0
     assert services.store.count(clean_houses, data_origin="teacher") > 0
     assert services.store.count(raw_houses, data_origin="user") == 1
+
+
+def test_one_client_is_held_to_its_rate_and_its_rows_a_day(
+    platform: Platform, tmp_path: Path, any_seeded_store: str
+) -> None:
+    from homeval.feedback import rows_added_by
+
+    settings = platform.settings(tmp_path / "ui-home", database_url=any_seeded_store,
+                                 ui_requests_per_client_minute=3,
+                                 ui_user_rows_per_client_day=2)  # fmt: skip
+    services = Services.from_settings(settings)
+    try:
+        views = [price_listing(services, FORM, "", "203.0.113.7") for _ in range(4)]
+        assert [v.stored for v in views[:2]] == [True, True]
+        assert views[2].prediction is not None, "priced all the same"
+        assert not views[2].stored
+        assert "not saved: your address has added its 2 listings of the day" in views[2].message
+        assert views[3].prediction is None
+        assert "Too many listings from your address (at most 3 a minute)" in views[3].message
+        assert rows_added_by(services.store, "203.0.113.7") == 2
+        other = price_listing(services, FORM, "", "198.51.100.1")
+        assert other.stored, "another address is not held by the first one's limits"
+        with services.store.engine.connect() as conn:
+            sources = conn.execute(sa.text("SELECT source FROM rawdata.batches")).scalars()
+            assert not any("203.0.113.7" in (s or "") for s in sources), "addresses kept hashed"
+    finally:
+        services.close()
