@@ -288,3 +288,29 @@ def test_production_pins_every_homeval_image_outside_the_manifests_too() -> None
               if "image:" in line}  # fmt: skip
     assert images, "no image in the compiled pipeline"
     assert all(image.rpartition(":")[2] not in ("", "latest") for image in images), images
+
+
+def test_the_optional_ingress_routes_only_the_pages_people_open(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = rendered["manifests/overlays/ingress-example"]
+    (ingress,) = [o for o in objects if o["kind"] == "Ingress"]
+    services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
+    backends = {
+        path["backend"]["service"]["name"]: path["backend"]["service"]["port"]["name"]
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    assert set(backends) == {"ui", "grafana"}, "MLflow, Prometheus, the predictor stay inside"
+    for name, port in backends.items():
+        assert port in {p["name"] for p in services[name]["spec"]["ports"]}, name
+    hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+    assert hosts <= {h for tls in ingress["spec"]["tls"] for h in tls["hosts"]}, "TLS for all"
+    # behind the controller the UI's per-address limits need the forwarded address, from
+    # the controller only
+    (ui,) = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "ui"]
+    env = {
+        e["name"]: e.get("value") for e in ui["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["FORWARDED_ALLOW_IPS"] not in ("", "*")
+    assert not any(o["kind"] == "Ingress" for o in rendered["manifests/overlays/production"])
