@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY
 
-from ui.app import _guard
+from ui.events import guard
 
 
 def test_an_unexpected_failure_becomes_the_fallback_message() -> None:
     before = REGISTRY.get_sample_value("homeval_ui_errors_total", {"kind": "internal"}) or 0.0
 
-    @_guard(lambda text: ["shown", text])
+    @guard(lambda text: ["shown", text])
     def broken(value: int) -> list[str]:
         return [str(1 // value)]
 
