@@ -351,3 +351,48 @@ def test_a_chunked_body_under_the_limit_is_served(client: httpx.Client) -> None:
 
     answer = client.post(PREDICT, content=chunks(), headers={"content-type": "application/json"})
     assert answer.status_code == 200, answer.text
+
+
+@settings(FUZZ, max_examples=200)
+@given(
+    size=st.integers(min_value=LIMIT - 2048, max_value=LIMIT + 2048),
+    path=st.sampled_from([PREDICT, EXPLAIN, INFER]),
+    chunked=st.booleans(),
+)
+def test_generated_sizes_around_the_limit_are_413_exactly_above_it(
+    client: httpx.Client, size: int, path: str, chunked: bool
+) -> None:
+    """A body of ``size`` bytes (padded with spaces, valid JSON): over the limit a 413,
+    at or under it an answer of the endpoint (200, or 400 for too many instances)."""
+    body = json.dumps({"instances": [GOOD] * 40} if path != INFER else {"inputs": []}).encode()
+    content = body + b" " * max(0, size - len(body))
+    parts = [content[i : i + 4096] for i in range(0, len(content), 4096)]
+    sent: Any = iter(parts) if chunked else content
+    answer = client.post(path, content=sent, headers={"content-type": "application/json"})
+    if len(content) > LIMIT:
+        assert answer.status_code == 413, (len(content), answer.text[:200])
+    else:
+        check_answer(answer)
+
+
+huge = st.integers(min_value=10**18, max_value=10**1000) | st.integers(
+    min_value=-(10**1000), max_value=-(10**18)
+)
+
+
+@settings(FUZZ, max_examples=300)
+@given(field=st.sampled_from(INPUT_FIELDS), number=huge, explain=st.booleans())
+def test_huge_numbers_in_any_field_are_answered_200_or_400(
+    client: httpx.Client, field: str, number: int, explain: bool
+) -> None:
+    """Integers of up to a thousand digits, in every field, on v1 (predict and explain)
+    and v2: a 400 naming the problem (or a price), never a 500."""
+    content = json.dumps(one(**{field: number})).encode()
+    answer = client.post(EXPLAIN if explain else PREDICT, content=content,
+                         headers={"content-type": "application/json"})  # fmt: skip
+    check_answer(answer)
+    tensor = {"name": field, "shape": [1], "datatype": "INT64", "data": [number]}
+    state = {"name": "state", "shape": [1], "datatype": "BYTES", "data": ["CT"]}
+    v2 = {"inputs": [tensor] if field == "state" else [state, tensor]}
+    check_answer(client.post(INFER, content=json.dumps(v2).encode(),
+                             headers={"content-type": "application/json"}))  # fmt: skip
