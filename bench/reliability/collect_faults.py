@@ -9,6 +9,8 @@ into their own fresh database, through the same faults, in one run:
 - ``kill``: the collector process is SIGKILLed at random points (the same points for
   both: a kill after the store has gained a batch, plus a random 0-250 ms), then run once
   more to the end;
+- ``dbstop``: the store's PostgreSQL (a cluster of its own, made with Debian's
+  ``pg_createcluster``; needs root) stops mid-collect and comes back; then one more run;
 - ``curl``: another client GETs ``/data`` now and then during the collection (the seed's
   README invites a curl to look at the feed);
 - ``5xx``: the feed answers 20 % of requests with 503 (the client retries).
@@ -128,6 +130,36 @@ def stored(store: Store) -> int:
     return store.count(raw_batches)
 
 
+class Cluster:
+    """A PostgreSQL cluster of its own (Debian's pg_createcluster), to stop mid-collect."""
+
+    def __init__(self) -> None:
+        versions = sorted(p.name for p in Path("/usr/lib/postgresql").glob("*") if p.name.isdigit())
+        self.version, self.name = versions[-1], f"homeval-bench-{os.getpid()}"
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        create = ["pg_createcluster", self.version, self.name, "-p", str(self.port), "--start"]
+        subprocess.run([*create, "--", "--auth=trust"], check=True, capture_output=True)
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _ctl(self, *args: str) -> None:
+        control = ["pg_ctlcluster", "--skip-systemctl-redirect", self.version, self.name]
+        subprocess.run([*control, *args], check=True, capture_output=True)
+
+    def stop(self) -> None:
+        self._ctl("stop", "-m", "immediate")
+
+    def start(self) -> None:
+        self._ctl("start")
+
+    def drop(self) -> None:
+        subprocess.run(["pg_dropcluster", "--stop", self.version, self.name], capture_output=True)
+
+
+postgres: Cluster
+
+
 def scenario(
     name: str, kind: str, database_url: str, args: argparse.Namespace, dice: random.Random
 ) -> Outcome:
@@ -151,6 +183,14 @@ def scenario(
         looker = threading.Thread(target=curl, daemon=True)
         if name == "curl":
             looker.start()
+        if name == "dbstop":  # the store's server stops mid-collect, then comes back
+            process = child(kind, url, database_url)
+            while stored(store) < 3 and process.poll() is None:
+                time.sleep(0.01)
+            store.dispose()
+            postgres.stop()
+            process.wait(timeout=120)
+            postgres.start()
         if name == "kill":
             for _ in range(args.kills):
                 before = stored(store)
@@ -206,7 +246,10 @@ def report(outcomes: list[Outcome], args: argparse.Namespace, load: tuple[float,
     lines += [
         "",
         f"`kill`: {args.kills} SIGKILLs of the collector process, each once the store had "
-        "gained a batch plus 0-250 ms, then one run to the end. `curl`: a GET /data every "
+        "gained a batch plus 0-250 ms, then one run to the end. `dbstop`: the store's "
+        "PostgreSQL (a cluster of its own, `pg_createcluster`) stopped with `-m immediate` once "
+        "3 batches are stored, started again after the collector gave up, one more run. "
+        "`curl`: a GET /data every "
         "0.4 s from another client during the collection. `5xx`: 20 % of the feed's answers "
         "are 503 (both clients retry).",
         "",
@@ -231,9 +274,17 @@ def main() -> None:
         return
     load = os.getloadavg()
     outcomes = []
-    for name in ("kill", "curl", "5xx"):
+    global postgres
+    for name in ("kill", "dbstop", "curl", "5xx"):
         for kind in COLLECTORS:
             dice = random.Random(args.seed)  # the same kill points for both collectors
+            if name == "dbstop":  # a server of its own per collector, stopped and dropped
+                postgres = Cluster()
+                try:
+                    outcomes.append(scenario(name, kind, postgres.url, args, dice))
+                finally:
+                    postgres.drop()
+                continue
             with scratch_database(args.url, prefix="homeval_bench_faults") as database_url:
                 outcomes.append(scenario(name, kind, database_url, args, dice))
     text = report(outcomes, args, load)
