@@ -83,9 +83,10 @@ tools:  ## command-line tools the tests run, each in its own uv tool environment
 	@checkov --version 2>/dev/null | grep -qx '$(CHECKOV_VERSION)' || \
 		$(UV) tool install --quiet --force checkov==$(CHECKOV_VERSION)
 
-lint: install  ## ruff lint + format check
+lint: install  ## ruff lint + format check, and which way imports flow (tests/test_layers.py)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_layers.py
 
 format: install  ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
