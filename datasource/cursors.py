@@ -79,7 +79,8 @@ class Cursors:
                 self._journal.close()
                 self._journal = None
 
-    def _set(self, key: Key, value: int) -> None:
+    def _apply(self, key: Key, value: int) -> int:
+        """One move, as the journal replays it too; returns the cursors it forgot."""
         if value:
             self._next[key] = value
             self._next.move_to_end(key)
@@ -89,6 +90,10 @@ class Cursors:
         while len(self._next) > self.max_cursors:
             self._next.popitem(last=False)
             forgotten += 1
+        return forgotten
+
+    def _set(self, key: Key, value: int) -> None:
+        forgotten = self._apply(key, value)
         if forgotten and not self._forgot:
             self._forgot = True  # once: a client inventing groups would fill the log
             log.warning("more than %d cursors: forgetting the least recently used (their "
@@ -118,13 +123,7 @@ class Cursors:
                 key, value = (int(entry["group_number"]), str(entry["day"])), int(entry["next"])
             except (KeyError, TypeError, ValueError):
                 continue
-            if value > 0:
-                self._next[key] = value
-                self._next.move_to_end(key)
-            else:
-                self._next.pop(key, None)
-        while len(self._next) > self.max_cursors:
-            self._next.popitem(last=False)
+            self._apply(key, max(value, 0))
         log.info("resumed %d cursor(s) from %s", len(self._next), path)
 
     def _parse(self, path: Path, text: str) -> list[Any] | None:

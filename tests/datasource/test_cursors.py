@@ -73,3 +73,19 @@ def test_cursors_are_capped_and_the_journal_compacted(tmp_path: Path) -> None:
 def test_the_cap_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_cursors"):
         Cursors("data-a", None, max_cursors=0)
+
+
+def test_the_journal_replays_to_the_live_state_with_forgetting_and_resets(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cursors.jsonl"
+    live = Cursors("data-a", path, max_cursors=2)
+    for group in (1, 2, 3):  # 1 is forgotten when 3 arrives
+        live.advance((group, "Tuesday"), 0)
+    live.reset((3, "Tuesday"))
+    state = {key: live.peek(key) for key in [(g, "Tuesday") for g in (1, 2, 3)]}
+    live.close()
+    again = Cursors("data-a", path, max_cursors=2)
+    assert {key: again.peek(key) for key in state} == state == {
+        (1, "Tuesday"): 0, (2, "Tuesday"): 1, (3, "Tuesday"): 0,
+    }  # fmt: skip
