@@ -359,15 +359,8 @@ class Store:
             raise StoreError(f"the feed position was not saved: {exc}") from exc
 
     def _save_position(self, conn: Connection, position: FeedPosition) -> None:
-        dialect: Any
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect
-        elif self.dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect
-        else:
-            raise NotImplementedError(f"no upsert for {self.dialect}")
         now = _now()
-        statement = dialect(feed_positions).values(
+        statement = self._insert(feed_positions).values(
             feed=position.feed,
             group_number=position.group_number,
             day=position.day,
@@ -445,16 +438,20 @@ class Store:
             for r in rejected
         ]
 
-    def _insert_ignore(self, table: sa.Table) -> Any:
+    def _insert(self, table: sa.Table) -> Any:
+        """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
         if self.dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            return pg_insert(table).on_conflict_do_nothing()
+            return pg_insert(table)
         if self.dialect == "sqlite":
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-            return sqlite_insert(table).on_conflict_do_nothing()
-        raise NotImplementedError(f"no idempotent insert for {self.dialect}")
+            return sqlite_insert(table)
+        raise NotImplementedError(f"no ON CONFLICT insert for {self.dialect}")
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        return self._insert(table).on_conflict_do_nothing()
 
     def _bulk_insert(self, conn: Connection, table: sa.Table, frame: pd.DataFrame) -> None:
         """Append a frame whose columns are a subset of the table's."""
