@@ -87,6 +87,25 @@ def pod_specs(obj: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 yield spec[component]
 
 
+def secret_refs(objects: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    """(namespace, secret, key) of every Secret the rendered pods read: environment
+    variables (``secretKeyRef``) and mounted items."""
+    refs = set()
+    for obj in objects:
+        ns = obj["metadata"].get("namespace", "")
+        for spec in pod_specs(obj):
+            for c in spec["containers"] + spec.get("initContainers", []):
+                for env in c.get("env", []):
+                    ref = env.get("valueFrom", {}).get("secretKeyRef")
+                    if ref:
+                        refs.add((ns, ref["name"], ref["key"]))
+            for volume in spec.get("volumes", []):
+                secret = volume.get("secret")
+                for item in (secret or {}).get("items", []):
+                    refs.add((ns, secret["secretName"], item["key"]))
+    return refs
+
+
 @dataclass(frozen=True)
 class ArgoApp:
     """One Argo CD Application in argocd/, reduced to what the checks need."""

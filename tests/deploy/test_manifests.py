@@ -150,24 +150,6 @@ def test_no_secret_values_are_in_the_manifests(
                             assert "valueFrom" in env, f"{cluster.object_id(obj)}: {name} inline"
 
 
-def _secret_refs(objects: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
-    """(namespace, secret, key) of every secretKeyRef in the rendered pods."""
-    refs = set()
-    for obj in objects:
-        ns = obj["metadata"].get("namespace", "")
-        for spec in cluster.pod_specs(obj):
-            for c in spec["containers"] + spec.get("initContainers", []):
-                for env in c.get("env", []):
-                    ref = env.get("valueFrom", {}).get("secretKeyRef")
-                    if ref:
-                        refs.add((ns, ref["name"], ref["key"]))
-            for volume in spec.get("volumes", []):
-                secret = volume.get("secret")
-                for item in (secret or {}).get("items", []):
-                    refs.add((ns, secret["secretName"], item["key"]))
-    return refs
-
-
 def _external_secret_keys(objects: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     provided = set()
     for obj in objects:
@@ -186,7 +168,7 @@ def test_production_secret_references_are_all_provided_by_external_secrets(
 ) -> None:
     objects = rendered["manifests/overlays/production"]
     provided = _external_secret_keys(objects)
-    missing = _secret_refs(objects) - provided
+    missing = cluster.secret_refs(objects) - provided
     assert not missing, f"secretKeyRefs no ExternalSecret provides: {sorted(missing)}"
     # The Airflow chart reads its Secrets by name (values.yaml), in its namespace.
     for name, key in (

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import subprocess
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -42,18 +41,7 @@ def test_every_secret_reference_of_the_dev_overlay_is_provided(
     kubectl: str, secrets: dict[tuple[str, str], dict[str, str]]
 ) -> None:
     objects = cluster.render(kubectl, REPO / "manifests/overlays/dev")
-    wanted: set[tuple[str, str, str]] = set()
-    for obj in objects:
-        ns = obj["metadata"].get("namespace", "")
-        for spec in cluster.pod_specs(obj):
-            for c in spec["containers"]:
-                for env in c.get("env", []):
-                    ref: dict[str, Any] | None = env.get("valueFrom", {}).get("secretKeyRef")
-                    if ref:
-                        wanted.add((ns, ref["name"], ref["key"]))
-            for volume in spec.get("volumes", []):
-                secret = volume.get("secret") or {}
-                wanted |= {(ns, secret["secretName"], i["key"]) for i in secret.get("items", [])}
+    wanted = cluster.secret_refs(objects)
     values = yaml.safe_load((REPO / "manifests/base/airflow/values.yaml").read_text())
     wanted |= {
         ("airflow", values["data"]["metadataSecretName"], "connection"),
