@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from homeval.features import FEATURE_FIELDS, FEATURES
+from homeval.feature_names import FEATURE_FIELDS, FEATURES
 
 EXPLAINED_FIELDS: Final = tuple(
     dict.fromkeys(field for feature in FEATURES for field in FEATURE_FIELDS[feature])

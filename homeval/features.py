@@ -32,52 +32,19 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from homeval.feature_names import (
+    FEATURES,
+    INPUT_FIELDS,
+    LAND_FIELDS,
+    LISTING_FEATURES,
+    NUMERIC_FEATURES,
+)
 from homeval.geography import ZipTable, zip_table
 from homeval.listing_batch import ListingBatch, as_date, as_float
 from homeval.places import PLACE_COLUMNS, Place, PlaceKnowledge, novelty_codes
-from homeval.schema import LISTING_FIELDS, STATUSES
-
-INPUT_FIELDS: Final = tuple(f for f in LISTING_FIELDS if f != "price")
-"""What a caller gives to price a listing: every listing field but the price."""
+from homeval.schema import STATUSES
 
 _STATUS_CODE: Final[dict[str | None, float]] = {s: float(i) for i, s in enumerate(STATUSES)}
-_NUMERIC: Final = ("bed", "bath", "acre_lot", "house_size")
-_HEAD: Final = (
-    "status",
-    *_NUMERIC,
-    "is_land",
-    "missing_count",
-    "years_since_sale",
-)
-_DERIVED: Final = ("size_price", "lot_price", "local_size_price", "local_lot_price")
-"""The local price of a house this size / a lot this large: the place's price per sqft
-(per acre) times the listing's size (lot), on the log scale."""
-FEATURES: Final = (*_HEAD, *PLACE_COLUMNS, *_DERIVED)
-"""Feature order of the model's input matrix.  No listing id (street, broker) is read:
-two alike houses in one place get one price whoever lists them.  (A broker's mean price
-was a feature until issue 17; it bought 0.024 R²(log) on the north-eastern rows, by
-pricing the lister rather than the house.)"""
-
-_PLACE_FIELD: Final = {"state": ("state",), "city": ("city",)}
-FEATURE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
-    "status": ("status",),
-    "bed": ("bed",),
-    "bath": ("bath",),
-    "acre_lot": ("acre_lot",),
-    "house_size": ("house_size",),
-    "is_land": ("bed", "bath", "house_size"),
-    "missing_count": ("bed", "bath", "acre_lot", "house_size"),
-    "years_since_sale": ("prev_sold_date",),
-    # a place is located by its ZIP (coordinates, county, neighbours); the state and
-    # city levels and counts are read by name
-    **{name: _PLACE_FIELD.get(name.split("_")[0], ("zip_code",)) for name in PLACE_COLUMNS},
-    "size_price": ("house_size", "zip_code"),
-    "lot_price": ("acre_lot", "zip_code"),
-    "local_size_price": ("house_size", "zip_code"),
-    "local_lot_price": ("acre_lot", "zip_code"),
-}
-"""Which original fields each feature comes from; SHAP values are summed back through this
-(a feature made of several fields is split equally among them)."""
 
 _NAN = float("nan")
 _PLACE_CACHE_SIZE: Final = 50_000
@@ -86,11 +53,7 @@ STATE_HELD_OUT_SHARE: Final = 0.5
 STATE_HELD_OUT_MAX_ROWS: Final = 200_000
 """At most this many such copies (on millions of rows a sample teaches the same)."""
 
-LAND_FIELDS: Final = ("bed", "bath", "house_size")
-"""A listing with none of these is land (the model's ``is_land``)."""
-LAND_COLUMN: Final = FEATURES.index("is_land")
-"""Column of ``is_land`` in the encoded matrix (1.0 for land listings)."""
-_PLACE_SLICE: Final = slice(len(_HEAD), len(_HEAD) + len(PLACE_COLUMNS))
+_PLACE_SLICE: Final = slice(len(LISTING_FEATURES), len(LISTING_FEATURES) + len(PLACE_COLUMNS))
 
 
 def land_mask(frame: pd.DataFrame) -> np.ndarray:
@@ -212,7 +175,9 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         """The columns that need no knowledge of places (the rest left NaN)."""
         out = np.full((len(frame), len(FEATURES)), _NAN)
         out[:, _COL["status"]] = frame["status"].map(_STATUS_CODE).astype("float64")
-        numeric = frame[list(_NUMERIC)].apply(pd.to_numeric, errors="coerce").astype("float64")
+        numeric = (
+            frame[list(NUMERIC_FEATURES)].apply(pd.to_numeric, errors="coerce").astype("float64")
+        )
         out[:, _NUMERIC_SLICE] = numeric.to_numpy()
         missing = numeric.isna()
         out[:, _COL["is_land"]] = missing[list(LAND_FIELDS)].all(axis=1).astype("float64")
@@ -279,10 +244,10 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         out[:, _COL["status"]] = np.fromiter(
             map(_STATUS_CODE.get, batch.status, repeat(_NAN)), dtype="float64", count=n
         )
-        numbers = np.stack([getattr(batch, name) for name in _NUMERIC], axis=1)
+        numbers = np.stack([getattr(batch, name) for name in NUMERIC_FEATURES], axis=1)
         out[:, _NUMERIC_SLICE] = numbers
         absent = np.isnan(numbers)
-        out[:, _COL["is_land"]] = absent[:, _LAND_NUMERIC].all(axis=1)
+        out[:, _COL["is_land"]] = absent[:, _LANDNUMERIC_FEATURES].all(axis=1)
         out[:, _COL["missing_count"]] = absent.sum(axis=1)
         out[:, _COL["years_since_sale"]] = (
             float(self.reference_date_.toordinal()) - batch.sold_day
@@ -346,14 +311,14 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
 
 
 _COL: Final = {name: i for i, name in enumerate(FEATURES)}
-_NUMERIC_SLICE: Final = slice(_COL[_NUMERIC[0]], _COL[_NUMERIC[-1]] + 1)
-_LAND_NUMERIC: Final = [_NUMERIC.index(name) for name in LAND_FIELDS]
+_NUMERIC_SLICE: Final = slice(_COL[NUMERIC_FEATURES[0]], _COL[NUMERIC_FEATURES[-1]] + 1)
+_LANDNUMERIC_FEATURES: Final = [NUMERIC_FEATURES.index(name) for name in LAND_FIELDS]
 _ZIP_PPSF: Final = PLACE_COLUMNS.index("zip_ppsf")
 _ZIP_PPA: Final = PLACE_COLUMNS.index("zip_ppa")
 _LOCAL_PPSF: Final = PLACE_COLUMNS.index("local_ppsf")
 _LOCAL_PPA: Final = PLACE_COLUMNS.index("local_ppa")
 _CACHES: Final = ("_place_cache", "_record_place_cache")
-if list(FEATURES[_NUMERIC_SLICE]) != list(_NUMERIC) or len(set(FEATURES)) != len(FEATURES):
+if list(FEATURES[_NUMERIC_SLICE]) != list(NUMERIC_FEATURES) or len(set(FEATURES)) != len(FEATURES):
     raise AssertionError("feature layout broken")
 
 
@@ -372,7 +337,7 @@ def _encode_places(knowledge: PlaceKnowledge, places: Sequence[Place] | np.ndarr
 
 
 def _derive(out: np.ndarray, size: np.ndarray, acre: np.ndarray) -> None:
-    """Fill ``_DERIVED`` from the place columns and the listing's size and lot."""
+    """Fill ``DERIVED_FEATURES`` from the place columns and the listing's size and lot."""
     with np.errstate(divide="ignore", invalid="ignore"):
         log_size = np.where(size > 0, np.log(size), _NAN)
         log_acre = np.where(acre > 0, np.log(acre), _NAN)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
-from homeval.features import INPUT_FIELDS
+from homeval.feature_names import INPUT_FIELDS
 from homeval.schema import LISTING_FIELDS, parse_rows
 from homeval.store import raw_houses
 from homeval.validation import RequestError, parse_listing

@@ -22,7 +22,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import TransformedTargetRegressor
 
-from homeval.features import INPUT_FIELDS, ListingEncoder
+from homeval.feature_names import INPUT_FIELDS
+from homeval.features import ListingEncoder
 from homeval.places import NOVELTY
 
 ModelKind = Literal["lightgbm", "decision_tree"]

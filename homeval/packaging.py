@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from homeval.features import FEATURE_FIELDS, FEATURES, INPUT_FIELDS
+from homeval.feature_names import FEATURE_FIELDS, FEATURES, INPUT_FIELDS
 from homeval.modeling import ModelKind, ModelParts, PriceInterval, model_parts
 
 MODEL_ARTIFACT: Final = "model"

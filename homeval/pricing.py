@@ -19,7 +19,8 @@ import numpy as np
 
 from homeval import fasttrees
 from homeval.explain import FEATURE_PLAYER, by_player, explain_rows
-from homeval.features import FEATURES, LAND_COLUMN, novelty
+from homeval.feature_names import FEATURES, LAND_COLUMN
+from homeval.features import novelty
 from homeval.listing_batch import ListingBatch, Listings
 from homeval.modeling import segment_names
 from homeval.packaging import PriceModel, load_price_model

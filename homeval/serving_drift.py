@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import pandas as pd
 import sqlalchemy as sa
 
-from homeval.drift import NEEDED_FIELDS, DriftResult, compare, write_reports
 from homeval.settings import Settings
 from homeval.store import Store, clean_houses, raw_houses
+
+if TYPE_CHECKING:  # the drift check (Evidently, scikit-learn: ~100 MB) is imported when a
+    import pandas as pd  # check runs, not by the web UI that only shows the last report
+
+    from homeval.drift import DriftResult
 
 SERVING_DIR: Final = "serving"
 
@@ -37,6 +40,8 @@ class ServingDrift:
 
 
 def _newest(store: Store, table: sa.Table, origin: str, limit: int) -> pd.DataFrame:
+    from homeval.drift import NEEDED_FIELDS
+
     columns = [table.c[name] for name in NEEDED_FIELDS]
     query = (
         sa.select(*columns)
@@ -50,6 +55,8 @@ def _newest(store: Store, table: sa.Table, origin: str, limit: int) -> pd.DataFr
 def check_serving_drift(store: Store, settings: Settings, *, min_rows: int) -> ServingDrift:
     """Compare user rows with teacher rows; write the report; fewer than ``min_rows`` user
     rows are not judged (the distances' sampling noise would decide)."""
+    from homeval.drift import DriftResult, compare, write_reports
+
     rows = settings.drift_sample_rows
     current = _newest(store, raw_houses, "user", rows)
     reference = _newest(store, clean_houses, "teacher", rows)

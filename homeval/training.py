@@ -19,7 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from homeval.calibration import cross_fit_residuals, predicted_residuals, sample_properties
-from homeval.features import INPUT_FIELDS
+from homeval.feature_names import INPUT_FIELDS
 from homeval.modeling import (
     MODEL_KINDS,
     SEGMENTS,

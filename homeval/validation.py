@@ -33,7 +33,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from homeval.features import INPUT_FIELDS
+from homeval.feature_names import INPUT_FIELDS
 from homeval.listing_batch import NUMBER_FIELDS, ListingBatch, Listings
 from homeval.schema import (
     LISTING_FIELDS,

@@ -32,7 +32,7 @@ from kserve.errors import InvalidInput, ModelNotReady
 from kserve.model import InferenceVerb
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
-from homeval.features import INPUT_FIELDS
+from homeval.feature_names import INPUT_FIELDS
 from homeval.listing_batch import Listings
 from homeval.pricing import ExplainUnavailableError, Pricer, Quote
 from homeval.schema import LISTING_FIELDS

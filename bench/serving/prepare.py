@@ -48,7 +48,8 @@ def env() -> dict[str, str]:
 
 
 def listing_rows(frame: pd.DataFrame) -> list[dict[str, object]]:
-    from homeval.features import INPUT_FIELDS, to_records
+    from homeval.feature_names import INPUT_FIELDS
+    from homeval.features import to_records
 
     rows = to_records(frame.loc[:, list(INPUT_FIELDS)])
     for row in rows:
@@ -65,7 +66,7 @@ def main() -> None:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    from homeval.features import INPUT_FIELDS
+    from homeval.feature_names import INPUT_FIELDS
     from homeval.modeling import LIGHTGBM_DEFAULTS, build_estimator, conformal_interval, model_parts
     from homeval.packaging import log_price_model
     from homeval.schema import parse_frame, read_listings_csv

@@ -23,7 +23,8 @@ import pandas as pd
 import pytest
 
 from homeval.calibration import predicted_residuals
-from homeval.features import FEATURES, INPUT_FIELDS, ListingEncoder
+from homeval.feature_names import FEATURES, INPUT_FIELDS
+from homeval.features import ListingEncoder
 from homeval.modeling import (
     PriceInterval,
     build_estimator,
@@ -151,7 +152,7 @@ def test_each_segment_holds_its_share_of_prices(trained: Trained) -> None:
 
 def test_features_read_no_listing_id() -> None:
     """The encoder's map of features to fields names no id: nothing can carry them."""
-    from homeval.features import FEATURE_FIELDS
+    from homeval.feature_names import FEATURE_FIELDS
 
     assert not {"street", "brokered_by"} & {f for fs in FEATURE_FIELDS.values() for f in fs}
     assert len(FEATURES) == len(ListingEncoder().get_feature_names_out())

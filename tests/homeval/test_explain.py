@@ -18,7 +18,7 @@ from homeval.explain import (
     field_matrix,
     log_mean,
 )
-from homeval.features import FEATURE_FIELDS, FEATURES
+from homeval.feature_names import FEATURE_FIELDS, FEATURES
 
 
 def test_features_of_the_same_fields_play_as_one() -> None:

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from homeval import fasttrees
-from homeval.features import INPUT_FIELDS, to_records
+from homeval.feature_names import INPUT_FIELDS
+from homeval.features import to_records
 from homeval.modeling import model_parts
 from tests.homeval.helpers import real_listings, small_model
 

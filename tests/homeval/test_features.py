@@ -6,14 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from homeval.features import (
-    FEATURE_FIELDS,
-    FEATURES,
-    INPUT_FIELDS,
-    ListingEncoder,
-    novelty,
-    to_records,
-)
+from homeval.feature_names import FEATURE_FIELDS, FEATURES, INPUT_FIELDS
+from homeval.features import ListingEncoder, novelty, to_records
 from homeval.listing_batch import ListingBatch
 from homeval.places import NOVELTY
 from tests.homeval.helpers import real_listings

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from homeval.features import INPUT_FIELDS
+from homeval.feature_names import INPUT_FIELDS
 from homeval.listing_input import FIELD_LABELS, check_listing, describe_value
 from homeval.schema import LISTING_FIELDS
 

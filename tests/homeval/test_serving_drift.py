@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from homeval.features import INPUT_FIELDS
+from homeval.feature_names import INPUT_FIELDS
 from homeval.feedback import record_prediction
 from homeval.schema import parse_frame, read_listings_csv
 from homeval.serving_drift import check_serving_drift, serving_reports_dir

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from homeval.features import INPUT_FIELDS, to_records
+from homeval.feature_names import INPUT_FIELDS
+from homeval.features import to_records
 from homeval.listing_batch import ListingBatch
 from homeval.validation import (
     Options,

@@ -65,7 +65,7 @@ def test_the_predictor_container_serves_what_the_run_promoted_to_kserve_clients(
 ) -> None:
     from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
 
-    from homeval.features import INPUT_FIELDS
+    from homeval.feature_names import INPUT_FIELDS
     from homeval.pricing import load_pricer
     from homeval.validation import parse_listing
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from homeval.features import INPUT_FIELDS
+from homeval.feature_names import INPUT_FIELDS
 from homeval.schema import LISTING_FIELDS
 from tests.inference.conftest import Registry, Served, start_server, stop_server
 

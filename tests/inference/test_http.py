@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from homeval.features import INPUT_FIELDS, to_records
+from homeval.feature_names import INPUT_FIELDS
+from homeval.features import to_records
 from homeval.schema import LISTING_FIELDS
 from tests.inference.conftest import Registry, Served, start_server, stop_server
 

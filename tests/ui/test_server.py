@@ -3,6 +3,8 @@ and the Gradio page mounted beside them."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from homeval.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import REPO, free_port
 
 CONTRACT = {
     "homeval_ui_requests": "counter",
@@ -57,3 +59,13 @@ def test_health_metrics_report_and_page_are_served(tmp_path: Path, run_ui: Any) 
         assert report.status_code == 200
         assert report.headers["content-type"].startswith("text/html")
         assert "<b>drift</b>" in report.text
+
+
+def test_the_web_ui_loads_no_model_or_drift_library() -> None:
+    """The page shows prices, reports and charts; pricing and drift checks run elsewhere (or
+    load when a check is asked for), so the web process stays ~100 MB lighter."""
+    heavy = ("sklearn", "scipy", "evidently", "lightgbm", "mlflow", "numba")
+    script = f"import sys, ui.server; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=REPO, check=True)  # fmt: skip
+    assert done.stdout.strip() == "[]"
