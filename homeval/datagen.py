@@ -197,10 +197,14 @@ def places() -> Places:
     )
     state, zips, city, lat, lon = zip(*rows, strict=True)
     lat_a, lon_a = np.array(lat), np.array(lon)
+    # the names are copied out of the package's ~30k records before those are freed: a
+    # string kept from a record pins the memory around it (~70 MB kept by the feed)
+    zip_text, city_text = np.array(zips, dtype=str), np.array(city, dtype=str)
+    del rows, zips, city
     return Places(
-        zips=np.array(zips, dtype=object),
+        zips=zip_text.astype(object),
         state=np.array(state, dtype=np.int64),
-        city=np.array(city, dtype=object),
+        city=city_text.astype(object),
         lat=lat_a,
         lon=lon_a,
         neighbours=count_within(lat_a, lon_a, lat_a, lon_a, URBAN_RADIUS_KM),
