@@ -64,11 +64,13 @@ def mlflow_service(settings: Settings, ready_timeout_s: float) -> Service | None
     return Service(
         name="mlflow",
         command=[
-            *(sys.executable, "-m", "mlflow", "server", "--workers", "1"),
+            # one process where `mlflow server` runs two (homeval/cli/mlflow_ui.py)
+            *(sys.executable, "-m", "homeval.cli.mlflow_ui"),
             *("--backend-store-uri", uri, "--default-artifact-root", settings.mlflow_artifact_root),
             *("--host", settings.predictor_host, "--port", str(settings.mlflow_ui_port)),
         ],
-        # no job runner (GenAI evaluation jobs, never used here): ~8 processes and ~2 GB
+        # no job runner (GenAI evaluation jobs, never used here; `mlflow server` would start
+        # ~8 more processes and ~2 GB for it)
         env={"MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         ready_url=f"{mlflow_ui_url(settings)}/health",
         ready_timeout_s=max(ready_timeout_s, 120.0),

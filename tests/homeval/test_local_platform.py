@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from homeval.launcher import Supervisor
-from homeval.local_platform import mlflow_service
+from homeval.local_platform import mlflow_service, mlflow_ui_url
 from homeval.settings import Settings
 from tests.conftest import free_port
 
@@ -30,19 +30,31 @@ def session_members(leader: int) -> list[tuple[int, int]]:
 
 
 @pytest.mark.slow
-def test_mlflow_ui_starts_light_without_the_job_runner(tmp_path: Path) -> None:
-    """MLflow 3 starts a job runner by default (GenAI jobs): ~8 more processes, ~1.4 GB."""
+def test_mlflow_ui_is_one_light_process_over_the_platform_store(tmp_path: Path) -> None:
+    """``mlflow server`` runs a parent (~250 MB) beside its uvicorn worker, and MLflow 3
+    adds a job runner (~8 processes, ~1.4 GB): the platform runs MLflow's app alone."""
     settings = Settings(
         home=tmp_path / "home",
         mlflow_ui_port=free_port(),
         mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        mlflow_artifact_root=str(tmp_path / "artifacts"),
     )
     service = mlflow_service(settings, 120)
     assert service is not None
     assert service.env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
     with Supervisor(tmp_path / "logs") as supervisor:
         running = supervisor.start_ready(service)
-        assert httpx.get(f"{running.service.ready_url}", timeout=10).status_code == 200
+        url = mlflow_ui_url(settings)
+        page = httpx.get(f"{url}/", timeout=10)
+        assert page.status_code == 200
+        assert "<html" in page.text.lower()
+        found = httpx.get(f"{url}/ajax-api/2.0/mlflow/experiments/search?max_results=5")
+        assert found.status_code == 200, found.text
+        default = found.json()["experiments"][0]
+        # the stores the command line names are the ones the UI serves
+        assert default["artifact_location"].startswith(str(tmp_path / "artifacts"))
+        assert (tmp_path / "mlflow.db").exists()
         members = session_members(running.pid)
-        assert 1 <= len(members) <= 3, members
-        assert sum(rss for _, rss in members) < 800 * 2**20
+        assert len(members) == 1, members
+        assert sum(rss for _, rss in members) < 400 * 2**20
+
