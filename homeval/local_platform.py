@@ -106,23 +106,46 @@ def ui_service(settings: Settings, ready_timeout_s: float) -> Service:
     )
 
 
-def production_version() -> str | None:
+class ProductionQuery:
     """The version in production, read by a child process (``homeval.production_version``)
     with the same environment, so MLflow stays out of ``homeval up``'s memory; the child
-    also creates MLflow's store when it is new.  LaunchError with its words if it fails."""
-    from homeval.launcher import LaunchError
+    also creates MLflow's store when it is new.  It starts at once and is read with
+    ``version()``, so ``up`` prepares its store and feed while the child imports MLflow."""
 
-    done = subprocess.run(
-        [sys.executable, "-m", "homeval.production_version"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        last = "\n".join(done.stderr.strip().splitlines()[-5:])
-        raise LaunchError(f"cannot read the production model from MLflow:\n{last}")
-    version = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-    return version or None
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "homeval.production_version"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._read = False
+
+    def version(self) -> str | None:
+        """Wait for the answer (once); LaunchError with the child's last words if it failed."""
+        from homeval.launcher import LaunchError
+
+        out, err = self._process.communicate()
+        self._read = True
+        if self._process.returncode != 0:
+            last = "\n".join(err.strip().splitlines()[-5:])
+            raise LaunchError(f"cannot read the production model from MLflow:\n{last}")
+        version = out.strip().splitlines()[-1] if out.strip() else ""
+        return version or None
+
+    def close(self) -> None:
+        """Stop the child if nobody waits for it any more (``up`` failing early)."""
+        if self._read:
+            return
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.communicate()
+        self._read = True
+
+
+def production_version() -> str | None:
+    """The version in production now (see ``ProductionQuery``)."""
+    return ProductionQuery().version()
 
 
 # --- the pipeline ---------------------------------------------------------------------------

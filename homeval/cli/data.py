@@ -174,17 +174,24 @@ def collect(
         console.print("the feed has no more batches (--restart starts it over)")
 
 
+def store_address(settings: Settings) -> str:
+    """The store's URL without its password; exit 2 when it is not a database URL."""
+    import sqlalchemy as sa
+    import sqlalchemy.exc
+
+    try:  # never print a password, not even from a URL that does not parse
+        return sa.make_url(settings.database_url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        fail("HOMEVAL_DATABASE_URL is not a database URL (e.g. postgresql://user@host/db)")
+
+
 def open_store(settings: Settings) -> tuple[Store, str]:
     """The store, its tables created; exit 2 naming the URL when it cannot be reached."""
-    import sqlalchemy as sa
     import sqlalchemy.exc
 
     from homeval.store import Store
 
-    try:  # never print a password, not even from a URL that does not parse
-        where = sa.make_url(settings.database_url).render_as_string(hide_password=True)
-    except sqlalchemy.exc.ArgumentError:
-        fail("HOMEVAL_DATABASE_URL is not a database URL (e.g. postgresql://user@host/db)")
+    where = store_address(settings)
     try:
         store = Store.from_settings(settings)
         store.init()

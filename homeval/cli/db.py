@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homeval.cli.common import command_group, console, fail, load_settings
+from homeval.cli.common import command_group, console, load_settings
 
 app = command_group(help="The store (rawdata, cleandata, trainlogs).", no_args_is_help=True)
 
@@ -10,14 +10,7 @@ app = command_group(help="The store (rawdata, cleandata, trainlogs).", no_args_i
 @app.command("init")
 def init() -> None:
     """Create the schemas and tables if they do not exist (safe to repeat)."""
-    import sqlalchemy.exc
+    from homeval.cli.data import open_store
 
-    from homeval.store import Store
-
-    settings = load_settings()
-    store = Store.from_settings(settings)
-    try:
-        store.init()
-    except sqlalchemy.exc.OperationalError as exc:
-        fail(f"cannot reach the store at {store.engine.url.render_as_string()}: {exc.orig}")
-    console.print(f"store ready: {store.engine.url.render_as_string()}")
+    _, where = open_store(load_settings())
+    console.print(f"[green]✓[/] store ready: {where}")

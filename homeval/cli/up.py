@@ -49,21 +49,24 @@ def up(
     ] = 60.0,
 ) -> None:
     """Start the platform locally: feed, MLflow, pipeline, predictor and UI. Ctrl-C stops it."""
-    from homeval.cli.data import log_warnings, open_store, run_collect
+    from homeval.cli.data import log_warnings, run_collect
     from homeval.launcher import LaunchError, Supervisor, signals_raise_interrupt
+    from homeval.local_platform import ProductionQuery
 
     settings = load_settings()
     home = settings.ensure_home()
     log_warnings()
-    _, where = open_store(settings)
-    console.print(f"[green]✓[/] store ready: {where}")
 
     supervisor = Supervisor(home / "logs")
     schedule: PipelineSchedule | None = None
+    query: ProductionQuery | None = None
     addresses = Table(title="homeval is up", show_header=False, title_justify="left")
     code = 0
     with signals_raise_interrupt():
         try:
+            if not data_only:  # MLflow is read in a child while the store and feed get ready
+                query = ProductionQuery()
+            where = _prepare_store(settings)
             addresses.add_row("feed", _start_feed(settings, supervisor, ready_timeout))
             if data_only:
                 run_collect(settings, batches or settings.collect_max_batches, restart=False)
@@ -71,7 +74,10 @@ def up(
                 interval = (
                     settings.up_pipeline_interval_s if retrain_every is None else retrain_every
                 )
-                schedule = _start_platform(settings, supervisor, ready_timeout, interval, addresses)
+                assert query is not None
+                schedule = _start_platform(
+                    settings, supervisor, ready_timeout, interval, addresses, query.version()
+                )
             addresses.add_row("store", where)
             addresses.add_row("logs", str(home / "logs"))
             console.print(addresses)
@@ -83,11 +89,29 @@ def up(
             err_console.print(f"[bold red]error:[/] {exc}")
             code = 1
         finally:
+            if query is not None:
+                query.close()
             if schedule is not None:
                 schedule.stop()
             supervisor.stop_all()
     console.print("stopped: no service left running")
     raise typer.Exit(code)
+
+
+def _prepare_store(settings: Settings) -> str:
+    """``homeval db init`` in a child process, its words on this terminal: the store's
+    module needs pandas, which would stay in this supervisor's memory (~90 MB) for as long
+    as the platform runs.  Exits with the child's code when the store is not ready."""
+    import subprocess
+
+    from homeval.cli.data import store_address
+    from homeval.local_platform import HOMEVAL
+
+    where = store_address(settings)
+    done = subprocess.run([*HOMEVAL, "db", "init"], check=False)
+    if done.returncode != 0:
+        raise typer.Exit(done.returncode)
+    return where
 
 
 def _start_feed(settings: Settings, supervisor: Supervisor, ready_timeout: float) -> str:
@@ -115,23 +139,22 @@ def _start_platform(
     ready_timeout: float,
     interval: float,
     addresses: Table,
+    current: str | None,
 ) -> PipelineSchedule | None:
     """MLflow's UI, the predictor and the web UI started together, a model in production,
-    then the schedule."""
+    then the schedule.  ``current`` is the version in production, read before: reading it
+    creates (and migrates) a new MLflow store once, where three processes opening it
+    together would race on its schema migration and one of them die."""
     from homeval.local_platform import (
         PipelineSchedule,
         mlflow_service,
         mlflow_ui_url,
         predictor_service,
-        production_version,
         ui_service,
         ui_url,
     )
 
-    # MLflow's store is created (and migrated) first, once: three processes opening a new
-    # SQLite store together race on its schema migration and one of them dies
-    current = production_version()
-    # then everything starts at once, before any training (a taken port is refused here,
+    # everything starts at once, before any training (a taken port is refused here,
     # by the supervisor): the predictor waits for a production model by itself (it polls
     # the alias), the web UI and MLflow's need nothing from the pipeline, and a second
     # `up` serves within seconds instead of one service after another

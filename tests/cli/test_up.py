@@ -177,3 +177,30 @@ def test_up_starts_a_feed_only_where_it_can(tmp_path: Path, env: dict[str, str])
         code = refused.process.wait(timeout=60)
     assert code == 2
     assert "only starts a feed on this machine" in refused.output()
+
+
+def test_up_prepares_the_store_in_a_child_and_keeps_pandas_out(tmp_path: Path) -> None:
+    """The supervisor lives as long as the platform: the store's module (pandas) is loaded
+    by ``homeval db init`` in a child, whose words and exit code ``up`` passes on."""
+    script = (
+        "import sys, typer; from homeval.cli.up import _prepare_store; "
+        "from homeval.settings import Settings\n"
+        "try: print(_prepare_store(Settings())); print('pandas' in sys.modules)\n"
+        "except typer.Exit as stop: sys.exit(stop.exit_code)"
+    )
+    home = tmp_path / "home"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "HOMEVAL_HOME": str(home), "COLUMNS": "300"},
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("✓ store ready: sqlite:///"), lines
+    assert lines[-1] == "False", lines
+    assert store_of({"HOMEVAL_HOME": str(home)}).count(raw_batches) == 0  # tables made
+
+    bad = {**os.environ, "HOMEVAL_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=bad, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert "cannot reach the store at postgresql://nobody@127.0.0.1:1/none" in done.stderr
+    assert "Traceback" not in done.stderr

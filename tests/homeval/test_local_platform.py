@@ -7,8 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from homeval.launcher import Supervisor
-from homeval.local_platform import mlflow_service, mlflow_ui_url
+from homeval.launcher import LaunchError, Supervisor
+from homeval.local_platform import ProductionQuery, mlflow_service, mlflow_ui_url
 from homeval.settings import Settings
 from tests.conftest import free_port
 
@@ -58,3 +58,21 @@ def test_mlflow_ui_is_one_light_process_over_the_platform_store(tmp_path: Path) 
         assert len(members) == 1, members
         assert sum(rss for _, rss in members) < 400 * 2**20
 
+
+def test_production_query_reads_the_alias_in_a_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``homeval up`` starts the query first and reads it once its store and feed are up."""
+    monkeypatch.setenv("HOMEVAL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HOMEVAL_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert ProductionQuery().version() is None  # a new store: made, nothing in production
+    assert (tmp_path / "mlflow.db").exists()
+
+    stopped = ProductionQuery()
+    stopped.close()  # `up` failed before reading it: the child does not linger
+    assert stopped._process.returncode is not None
+
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("HOMEVAL_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/a-file/m.db")
+    with pytest.raises(LaunchError, match="cannot read the production model from MLflow"):
+        ProductionQuery().version()
