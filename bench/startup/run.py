@@ -65,10 +65,21 @@ def _pss(entry: Path) -> int:
     return 0
 
 
-def tree_memory(root: int) -> tuple[int, int, int]:
-    """(processes, RSS bytes, PSS bytes) of ``root`` and every process below it."""
+Memory = list[tuple[str, int, int]]
+"""(what the process is, RSS bytes, PSS bytes) per process."""
+
+
+def _what(entry: Path) -> str:
+    """A process's command line without the interpreter's path and long arguments."""
+    words = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+    words = [w for w in words[1:] if w and not w.startswith("/")][:3]
+    return " ".join(w if len(w) < 40 else w[:37] + "..." for w in words)
+
+
+def tree_memory(root: int) -> Memory:
+    """What ``root`` and every process below it are, and the memory each holds."""
     parents: dict[int, int] = {}
-    sizes: dict[int, tuple[int, int]] = {}
+    sizes: dict[int, tuple[str, int, int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -76,22 +87,27 @@ def tree_memory(root: int) -> tuple[int, int, int]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             pages = int((entry / "statm").read_text().split()[1])
             pss = _pss(entry)
+            what = _what(entry)
         except OSError:
             continue
         if fields[0] != "Z":
             parents[int(entry.name)] = int(fields[1])
-            sizes[int(entry.name)] = (pages * os.sysconf("SC_PAGE_SIZE"), pss)
+            sizes[int(entry.name)] = (what, pages * os.sysconf("SC_PAGE_SIZE"), pss)
     tree = {root}
     while True:
         more = {pid for pid, parent in parents.items() if parent in tree} - tree
         if not more:
             break
         tree |= more
-    found = [sizes[pid] for pid in tree if pid in sizes]
-    return len(found), sum(r for r, _ in found), sum(p for _, p in found)
+    return sorted((sizes[pid] for pid in tree if pid in sizes), key=lambda m: -m[1])
 
 
-def timed_up(home: Path, log: Path, extra: list[str]) -> tuple[float, tuple[int, int, int]]:
+def totals(memory: Memory) -> tuple[int, int, int]:
+    """(processes, RSS bytes, PSS bytes) summed."""
+    return len(memory), sum(m[1] for m in memory), sum(m[2] for m in memory)
+
+
+def timed_up(home: Path, log: Path, extra: list[str]) -> tuple[float, Memory]:
     """Seconds from starting ``homeval up`` to the first priced listing, and the
     (processes, RSS, PSS) of all it runs once it says it is up; then Ctrl-C."""
     env = environment(home)
@@ -135,14 +151,15 @@ def main() -> int:
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    first, first_memory = timed_up(home, WORK / "up-first.log", ["--retrain-every", "0"])
+    first, first_processes = timed_up(home, WORK / "up-first.log", ["--retrain-every", "0"])
+    first_memory = totals(first_processes)
     print(f"first run: {first:.1f} s to a served prediction")
     again = []
     memory = []
     for rep in range(args.reps):
         seconds, used = timed_up(home, WORK / f"up-{rep}.log", ["--retrain-every", "0"])
         again.append(seconds)
-        memory.append(used)
+        memory.append(totals(used))
         print(f"second run {rep}: {seconds:.1f} s")
     median = statistics.median(again)
     verdict = "met" if median <= 20 else "NOT met"
@@ -173,6 +190,12 @@ def main() -> int:
         f"what they hold together): "
         f"**{'met' if first_memory[2] <= 1.5e9 else 'NOT met'}** by PSS, "
         f"**{'met' if first_memory[1] <= 1.5e9 else 'NOT met'}** by RSS.",
+        "",
+        "Where the memory is, after the first run's pipeline:",
+        "",
+        "| process | RSS, MiB | PSS, MiB |",
+        "|---|---:|---:|",
+        *(f"| `{w}` | {r / 2**20:,.0f} | {q / 2**20:,.0f} |" for w, r, q in first_processes),
         "",
     ]
     (HERE / "RESULTS.md").write_text("\n".join(lines))

@@ -174,6 +174,13 @@ def test_the_whole_loop(platform: Platform, chromium: str) -> None:
     platform.wait_for(r"Ctrl-C stops everything", timeout_s=1200)
     assert "model v1 promoted to production" in platform.text()
     started = descendants(platform.process.pid)
+    # what keeps the platform light (bench/startup: issue 20's memory goal): the supervisor
+    # loads no data library, the web page no model or drift library, MLflow's UI is one process
+    assert not native_libraries(platform.process.pid) & {"numpy", "pandas"}
+    (ui,) = [p for p in started if command_line(p).endswith("-m homeval ui")]
+    assert not native_libraries(ui) & {"sklearn", "scipy", "lightgbm"}
+    servers = ("-m homeval.cli.mlflow_ui ", "-m mlflow server ", "-m uvicorn ")
+    assert len([p for p in started if any(s in command_line(p) for s in servers)]) == 1
 
     # price a house over HTTP: KServe v1 predict and explain
     model = f"{platform.predictor}/v1/models/house-price"
@@ -252,6 +259,19 @@ def test_the_whole_loop(platform: Platform, chromium: str) -> None:
     assert platform.process.wait(timeout=120) == 0, platform.text()[-4000:]
     assert "stopped: no service left running" in platform.text()
     assert not [p for p in started if alive(p)], "a process outlived homeval up"
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return ""
+
+
+def native_libraries(pid: int) -> set[str]:
+    """Packages whose compiled modules a process has loaded (from /proc/PID/maps)."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return set(re.findall(r"site-packages/([A-Za-z0-9_]+)/", maps))
 
 
 @pytest.fixture(scope="session")
