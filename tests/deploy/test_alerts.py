@@ -2,9 +2,11 @@
 model (every start, scale-up and rollout) does not page as a server error, a real 5xx
 does, and a predictor that stays unready alerts on its own, later.
 
-Two ways: Debian's Prometheus loads ``manifests/base/prometheus/rules.yml`` unchanged and
-scrapes a real predictor that answers 503 while no model is loaded; and promtool's rule
-unit tests play the hours a scrape test cannot wait for (the rules' ``for:`` clauses).
+Two ways: Debian's Prometheus loads ``manifests/base/prometheus/rules.yml`` and scrapes a
+real predictor — one that answers 503 while no model is loaded (the rules unchanged), one
+serving a defective model that answers 500 (every ``for:`` cut to seconds, so the alert
+fires while the test waits); and promtool's rule unit tests play the unchanged rules
+over the hours a scrape test cannot wait for.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, free_port, missing
+from tests.deploy.defective_model import DEFECT_CITY, make_defective
 from tests.deploy.test_dashboards_promql import (
     LISTING,
     PATH,
     Process,
+    _registry,
     _start,
     query_prometheus,
     wait_for,
@@ -160,6 +164,73 @@ def test_a_starting_predictor_scraped_by_prometheus_raises_no_server_error(
         assert not query_prometheus(prometheus.url, 'homeval_predictor_requests_total{code=~"5.."}')
         rate = query_prometheus(prometheus.url, "sum(rate(homeval_predictor_not_ready_total[1m]))")
         assert float(rate[0]["value"][1]) > 0
+    finally:
+        for process in reversed(started):
+            process.stop()
+
+
+def _rules_firing_after(tmp_path: Path, wait: str) -> Path:
+    """The project's rules with every ``for:`` set to ``wait`` (expressions unchanged)."""
+    rules = yaml.safe_load(RULES.read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = wait
+    path = tmp_path / "rules.yml"
+    path.write_text(yaml.safe_dump(rules))
+    return path
+
+
+@pytest.mark.slow
+def test_real_server_errors_of_a_defective_model_fire_the_alert(
+    tmp_path: Path, realtor_files: list[Path]
+) -> None:
+    prometheus_bin = shutil.which("prometheus") or missing("Debian prometheus (make system-deps)")
+    home = tmp_path / "home"
+    home.mkdir()
+    # the defective encoder is unpickled by the predictor from tests/deploy/defective_model.py
+    env = {**_registry(home, realtor_files, make_defective), "PYTHONPATH": str(REPO),
+           "HOMEVAL_PREDICTOR_HOST": "127.0.0.1"}  # fmt: skip
+    started: list[Process] = []
+    try:
+        port = free_port()
+        homeval = str(Path(sys.executable).parent / "homeval")
+        predictor = _start(
+            "predictor", [homeval, "serve"], {**env, "HOMEVAL_PREDICTOR_PORT": str(port)},
+            f"http://127.0.0.1:{port}", PATH, tmp_path / "predictor.log",
+            ok=lambda answer: answer.status_code == 200,
+        )  # fmt: skip
+        started.append(predictor)
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(_rules_firing_after(tmp_path, "3s"))],
+            "scrape_configs": [
+                {"job_name": "predictor", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
+            ],
+        }
+        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+        port = free_port()
+        prometheus = _start(
+            "prometheus",
+            [prometheus_bin, f"--config.file={tmp_path / 'prometheus.yml'}",
+             f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
+            {}, f"http://127.0.0.1:{port}", "/-/ready", tmp_path / "prometheus.log",
+        )  # fmt: skip
+        started.append(prometheus)
+        broken = {**LISTING, "city": DEFECT_CITY}
+        with httpx.Client(base_url=predictor.url, timeout=10) as client:
+            for _ in range(30):
+                priced = client.post(f"{PATH}:predict", json={"instances": [LISTING]})
+                assert priced.status_code == 200, priced.text
+                answer = client.post(f"{PATH}:predict", json={"instances": [broken]})
+                assert answer.status_code == 500, answer.text
+                assert "internal error: RuntimeError" in answer.text
+                time.sleep(0.2)
+        firing = wait_for(
+            prometheus.url, 'ALERTS{alertname="PredictorServerErrors",alertstate="firing"}', 60
+        )
+        assert firing, "real 500s reach Prometheus and the rule fires"
+        assert not query_prometheus(prometheus.url, 'ALERTS{alertname="PredictorNotReady"}')
     finally:
         for process in reversed(started):
             process.stop()

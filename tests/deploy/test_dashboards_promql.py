@@ -92,8 +92,11 @@ def _start(name: str, argv: list[str], env: dict[str, str], url: str, ready: str
     raise AssertionError(f"{name} not ready in time:\n{started.output()}")
 
 
-def _registry(home: Path, realtor_files: list[Path]) -> dict[str, str]:
-    """An MLflow registry with house-price v1 (alias production), fitted on real rows."""
+def _registry(
+    home: Path, realtor_files: list[Path], change: Callable[[Any], Any] = lambda model: model
+) -> dict[str, str]:
+    """An MLflow registry with house-price v1 (alias production), fitted on real rows
+    (and passed through ``change`` before it is registered)."""
     try:
         from tests.inference.conftest import Registry, register
     except ImportError as exc:  # the predictor's test helpers (issue 4) are not in the tree
@@ -110,7 +113,7 @@ def _registry(home: Path, realtor_files: list[Path]) -> dict[str, str]:
     try:
         os.environ.update(registry.env())
         configure(Settings())
-        register(registry, small_model(listings), "lightgbm", "production")
+        register(registry, change(small_model(listings)), "lightgbm", "production")
     finally:
         os.environ.clear()
         os.environ.update(saved)
