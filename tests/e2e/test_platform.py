@@ -258,6 +258,7 @@ def test_the_whole_loop(platform: Platform, chromium: str) -> None:
     platform.process.send_signal(signal.SIGINT)
     assert platform.process.wait(timeout=120) == 0, platform.text()[-4000:]
     assert "stopped: no service left running" in platform.text()
+    assert "did not stop" not in platform.text()  # each service stopped on SIGTERM, none killed
     assert not [p for p in started if alive(p)], "a process outlived homeval up"
 
 
