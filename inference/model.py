@@ -36,7 +36,6 @@ from homeval.feature_names import INPUT_FIELDS
 from homeval.listing_batch import Listings
 from homeval.pricing import ExplainUnavailableError, Pricer, Quote
 from homeval.schema import LISTING_FIELDS
-from homeval.serving import ModelSlot, NotLoadedError
 from homeval.validation import (
     Options,
     RequestError,
@@ -47,6 +46,7 @@ from homeval.validation import (
     parse_v1_body,
 )
 from inference import metrics
+from inference.model_slots import ModelSlot, NotLoadedError
 
 log = logging.getLogger(__name__)
 

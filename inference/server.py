@@ -29,12 +29,12 @@ from kserve.errors import InferenceError, InvalidInput, ModelNotFound, ModelNotR
 from kserve.protocol.rest.server import RESTServer
 
 from homeval.pricing import Pricer, load_pricer
-from homeval.serving import ModelSlot, ModelWatcher, NotLoadedError, WatchEvents
 from homeval.settings import Settings
 from inference import metrics
 from inference.bodylimit import BodyLimit
 from inference.fastpath import V1FastPath
 from inference.model import HousePriceModel
+from inference.model_slots import ModelSlot, ModelWatcher, NotLoadedError, WatchEvents
 from inference.versions import PinnedVersions
 
 log = logging.getLogger("homeval.predictor")

@@ -14,8 +14,8 @@ from typing import Any, Final
 
 import orjson
 
-from homeval.serving import version_name
 from inference.asgi import ASGIApp, Receive, Scope, Send, send_json
+from inference.model_slots import version_name
 
 _VERSIONED: Final = re.compile(r"^/v2/models/([^/]+)/versions/([^/]+)(/infer|/ready)?$")
 

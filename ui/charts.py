@@ -9,8 +9,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from homeval.model_catalog import metric_label
-from homeval.price_explanation import Waterfall, money, signed_money
+from ui.model_catalog import metric_label
+from ui.price_explanation import Waterfall, money, signed_money
 
 UP: Final = "#2e7d32"
 DOWN: Final = "#c62828"

@@ -23,11 +23,15 @@ from typing import Any, Final
 import pandas as pd
 import sqlalchemy as sa
 
-from homeval.drift_view import DriftSummary, read_drift_summary
-from homeval.feedback import record_prediction, rows_added_by
 from homeval.listing_input import FIELD_LABELS, check_field, check_listing
-from homeval.location_choices import CachedLocationChoices, LocationChoices
-from homeval.model_catalog import (
+from homeval.settings import Settings
+from homeval.store import Store, StoreError
+from ui import metrics
+from ui.drift_view import DriftSummary, read_drift_summary
+from ui.feedback import record_prediction, rows_added_by
+from ui.limits import RateLimiter
+from ui.location_choices import CachedLocationChoices, LocationChoices
+from ui.model_catalog import (
     RegistryUnavailableError,
     VersionInfo,
     format_metric,
@@ -36,13 +40,9 @@ from homeval.model_catalog import (
     metric_label,
     promotion_times,
 )
-from homeval.predictor_client import PredictorClient, PredictorError, PricePrediction
-from homeval.price_explanation import Waterfall, money, waterfall
-from homeval.settings import Settings
-from homeval.store import Store, StoreError
-from homeval.training_history import history_frame, metric_columns
-from ui import metrics
-from ui.limits import RateLimiter
+from ui.predictor_client import PredictorClient, PredictorError, PricePrediction
+from ui.price_explanation import Waterfall, money, waterfall
+from ui.training_history import history_frame, metric_columns
 
 log = logging.getLogger("homeval.ui")
 

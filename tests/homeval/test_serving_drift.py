@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from homeval.feature_names import INPUT_FIELDS
-from homeval.feedback import record_prediction
 from homeval.schema import parse_frame, read_listings_csv
 from homeval.serving_drift import check_serving_drift, serving_reports_dir
 from homeval.settings import Settings
 from homeval.store import Store, clean_houses
+from ui.feedback import record_prediction
 
 
 def store_clean_rows(store: Store, rows: pd.DataFrame) -> None:

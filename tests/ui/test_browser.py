@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from homeval.feedback import recent_user_rows
 from tests.conftest import REPO
 from tests.ui.conftest import Platform
+from ui.feedback import recent_user_rows
 
 pytestmark = pytest.mark.browser
 

@@ -14,12 +14,11 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
-from homeval.feedback import recent_user_rows
-from homeval.predictor_client import PredictorClient, PredictorError
 from homeval.store import Store
 from tests.conftest import free_port
-from tests.homeval.test_predictor_client import silent_server  # noqa: F401  (fixture)
 from tests.ui.conftest import Platform
+from tests.ui.test_predictor_client import silent_server  # noqa: F401  (fixture)
+from ui.feedback import recent_user_rows
 from ui.handlers import (
     Services,
     drift_view,
@@ -29,6 +28,7 @@ from ui.handlers import (
     price_listing,
     training_view,
 )
+from ui.predictor_client import PredictorClient, PredictorError
 
 FORM: dict[str, Any] = {
     "state": "Puerto Rico",
@@ -379,7 +379,7 @@ def test_priced_listings_never_become_training_rows(services: Services) -> None:
 def test_one_client_is_held_to_its_rate_and_its_rows_a_day(
     platform: Platform, tmp_path: Path, any_seeded_store: str
 ) -> None:
-    from homeval.feedback import rows_added_by
+    from ui.feedback import rows_added_by
 
     settings = platform.settings(tmp_path / "ui-home", database_url=any_seeded_store,
                                  ui_requests_per_client_minute=3,

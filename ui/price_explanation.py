@@ -18,7 +18,7 @@ from typing import Any
 
 from homeval.explain import dollar_effects
 from homeval.listing_input import FIELD_LABELS, describe_value
-from homeval.predictor_client import Explanation
+from ui.predictor_client import Explanation
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from homeval.feedback import recent_user_rows, record_prediction
 from homeval.schema import SchemaError
 from homeval.store import Store, StoreError, raw_houses
+from ui.feedback import recent_user_rows, record_prediction
 
 LISTING = {
     "brokered_by": None, "status": "for_sale", "bed": 3.0, "bath": 2.0, "acre_lot": 0.25,

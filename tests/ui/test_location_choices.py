@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from homeval.location_choices import EMPTY, CachedLocationChoices, load_location_choices
 from homeval.schema import STATES, ParsedBatch, parse_frame, parse_rows, read_listings_csv
 from homeval.store import Store, clean_houses
+from ui.location_choices import EMPTY, CachedLocationChoices, load_location_choices
 
 
 def _teacher_rows(files: list[Path]) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from homeval.store import Store
-from homeval.training_history import history_frame, metric_columns
+from ui.training_history import history_frame, metric_columns
 
 
 def test_the_log_flattens_into_metric_columns_headline_first(store_url: str) -> None:

@@ -5,8 +5,8 @@ import math
 import pytest
 
 from homeval.explain import dollar_effects
-from homeval.predictor_client import Explanation
-from homeval.price_explanation import money, signed_money, waterfall
+from ui.predictor_client import Explanation
+from ui.price_explanation import money, signed_money, waterfall
 
 
 def test_log_space_steps_multiply_from_the_typical_price_to_the_prediction() -> None:

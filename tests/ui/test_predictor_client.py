@@ -10,13 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from homeval.predictor_client import (
+from tests.conftest import free_port
+from ui.predictor_client import (
     PredictorClient,
     PredictorError,
     parse_explanations,
     parse_predictions,
 )
-from tests.conftest import free_port
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from homeval.packaging import ResolvedModel
-from homeval.serving import (
+from inference.model_slots import (
     ModelSlot,
     ModelWatcher,
     NotLoadedError,

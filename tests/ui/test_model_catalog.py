@@ -6,16 +6,16 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
-from homeval.model_catalog import (
+from homeval.settings import Settings
+from homeval.store import Store
+from homeval.tracking import configure
+from tests.conftest import free_port
+from ui.model_catalog import (
     RegistryUnavailableError,
     headline,
     list_versions,
     promotion_times,
 )
-from homeval.settings import Settings
-from homeval.store import Store
-from homeval.tracking import configure
-from tests.conftest import free_port
 
 
 def _version(client: MlflowClient, name: str, metrics: dict[str, float], kind: str) -> str:
@@ -74,7 +74,7 @@ def test_an_unreachable_registry_raises_a_readable_error() -> None:
 
 
 def test_metrics_read_as_a_person_reads_them() -> None:
-    from homeval.model_catalog import format_metric, metric_label
+    from ui.model_catalog import format_metric, metric_label
 
     assert metric_label("test_mdape") == "median % error"
     assert metric_label("rmse") == "RMSE"
