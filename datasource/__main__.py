@@ -7,7 +7,7 @@ import sys
 from pydantic import ValidationError
 
 from datasource.app import serve
-from homeval.ports import PortInUseError, ensure_free
+from homeval.platform.ports import PortInUseError, ensure_free
 from homeval.schema import SchemaError
 from homeval.settings import Settings
 

@@ -28,7 +28,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def refuse_taken_port(host: str, port: int, setting: str) -> None:
     """Exit 1 with one line naming the port and its holder when a server cannot bind it."""
-    from homeval.ports import PortInUseError, ensure_free
+    from homeval.platform.ports import PortInUseError, ensure_free
 
     try:
         ensure_free(host, port, setting)

@@ -22,8 +22,8 @@ from rich.table import Table
 from homeval.cli.common import console, err_console, fail, load_settings
 
 if TYPE_CHECKING:
-    from homeval.launcher import Supervisor
-    from homeval.local_platform import PipelineSchedule
+    from homeval.platform.launcher import Supervisor
+    from homeval.platform.services import PipelineSchedule
     from homeval.settings import Settings
 
 
@@ -50,8 +50,8 @@ def up(
 ) -> None:
     """Start the platform locally: feed, MLflow, pipeline, predictor and UI. Ctrl-C stops it."""
     from homeval.cli.data import log_warnings, run_collect
-    from homeval.launcher import LaunchError, Supervisor, signals_raise_interrupt
-    from homeval.local_platform import ProductionQuery
+    from homeval.platform.launcher import LaunchError, Supervisor, signals_raise_interrupt
+    from homeval.platform.services import ProductionQuery
 
     settings = load_settings()
     home = settings.ensure_home()
@@ -105,7 +105,7 @@ def _prepare_store(settings: Settings) -> str:
     import subprocess
 
     from homeval.cli.data import store_address
-    from homeval.local_platform import HOMEVAL
+    from homeval.platform.services import HOMEVAL
 
     where = store_address(settings)
     done = subprocess.run([*HOMEVAL, "db", "init"], check=False)
@@ -115,8 +115,8 @@ def _prepare_store(settings: Settings) -> str:
 
 
 def _start_feed(settings: Settings, supervisor: Supervisor, ready_timeout: float) -> str:
-    from homeval.launcher import url_answers
-    from homeval.local_platform import feed_service, is_local
+    from homeval.platform.launcher import url_answers
+    from homeval.platform.services import feed_service, is_local
 
     feed_url = settings.feed_url.rstrip("/")
     if url_answers(f"{feed_url}/health"):
@@ -145,7 +145,7 @@ def _start_platform(
     then the schedule.  ``current`` is the version in production, read before: reading it
     creates (and migrates) a new MLflow store once, where three processes opening it
     together would race on its schema migration and one of them die."""
-    from homeval.local_platform import (
+    from homeval.platform.services import (
         PipelineSchedule,
         mlflow_service,
         mlflow_ui_url,
@@ -189,8 +189,8 @@ def _start_platform(
 
 def _first_model(settings: Settings, current: str | None) -> None:
     """Run the pipeline until a model holds the production alias (at once if one does)."""
-    from homeval.launcher import LaunchError
-    from homeval.local_platform import production_version, run_pipeline
+    from homeval.platform.launcher import LaunchError
+    from homeval.platform.services import production_version, run_pipeline
 
     if current is not None:
         console.print(f"[green]✓[/] model v{current} is in production: serving it")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from homeval.launcher import url_answers
+from homeval.platform.launcher import url_answers
 from tests.conftest import free_port, http_server_on
 
 HOMEVAL = [sys.executable, "-m", "homeval"]

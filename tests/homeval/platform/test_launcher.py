@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from homeval.launcher import LaunchError, Service, Supervisor, tail, url_answers
+from homeval.platform.launcher import LaunchError, Service, Supervisor, tail, url_answers
 from tests.conftest import free_port
 
 PY = sys.executable

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 from urllib.parse import urlsplit
 
-from homeval.launcher import Service
+from homeval.platform.launcher import Service
 from homeval.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -107,14 +107,14 @@ def ui_service(settings: Settings, ready_timeout_s: float) -> Service:
 
 
 class ProductionQuery:
-    """The version in production, read by a child process (``homeval.production_version``)
+    """The version in production, read by a child process (``homeval.platform.production_version``)
     with the same environment, so MLflow stays out of ``homeval up``'s memory; the child
     also creates MLflow's store when it is new.  It starts at once and is read with
     ``version()``, so ``up`` prepares its store and feed while the child imports MLflow."""
 
     def __init__(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "homeval.production_version"],
+            [sys.executable, "-m", "homeval.platform.production_version"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -123,7 +123,7 @@ class ProductionQuery:
 
     def version(self) -> str | None:
         """Wait for the answer (once); LaunchError with the child's last words if it failed."""
-        from homeval.launcher import LaunchError
+        from homeval.platform.launcher import LaunchError
 
         out, err = self._process.communicate()
         self._read = True

@@ -26,9 +26,9 @@ from typing import IO, Any
 
 import httpx
 
-from homeval.ports import PortInUseError, ensure_free
+from homeval.platform.ports import PortInUseError, ensure_free
 
-log = logging.getLogger("homeval.launcher")
+log = logging.getLogger("homeval.platform.launcher")
 
 _PR_SET_PDEATHSIG = 1
 

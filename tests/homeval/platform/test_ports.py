@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from homeval.ports import PortInUseError, ensure_free, port_holder
+from homeval.platform.ports import PortInUseError, ensure_free, port_holder
 from tests.conftest import free_port, http_server_on
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from homeval.launcher import LaunchError, Supervisor
-from homeval.local_platform import ProductionQuery, mlflow_service, mlflow_ui_url
+from homeval.platform.launcher import LaunchError, Supervisor
+from homeval.platform.services import ProductionQuery, mlflow_service, mlflow_ui_url
 from homeval.settings import Settings
 from tests.conftest import free_port
 

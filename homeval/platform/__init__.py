@@ -1,0 +1,1 @@
+"""Running the platform on one machine: processes, their ports and the local services."""
