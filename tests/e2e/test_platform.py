@@ -25,8 +25,8 @@ import pytest
 import sqlalchemy as sa
 
 from homeval.store import Store, raw_batches, raw_houses
-from tests.cli.test_up import alive, descendants
 from tests.conftest import REPO, ctrl_c_reaches_it, free_port, missing, without_platform_settings
+from tests.homeval.cli.test_up import alive, descendants
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser]
 SCREENSHOTS = REPO / "test-results"
