@@ -17,6 +17,7 @@ INPUT_FIELDS: Final = tuple(f for f in LISTING_FIELDS if f != "price")
 """What a caller gives to price a listing: every listing field but the price."""
 
 NUMERIC_FEATURES: Final = ("bed", "bath", "acre_lot", "house_size")
+"""Listing numbers the model reads as they are given."""
 LISTING_FEATURES: Final = (
     "status",
     *NUMERIC_FEATURES,
@@ -24,6 +25,7 @@ LISTING_FEATURES: Final = (
     "missing_count",
     "years_since_sale",
 )
+"""What the listing itself says, before anything is known of its place."""
 DERIVED_FEATURES: Final = ("size_price", "lot_price", "local_size_price", "local_lot_price")
 """The local price of a house this size / a lot this large: the place's price per sqft
 (per acre) times the listing's size (lot), on the log scale."""

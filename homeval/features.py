@@ -247,7 +247,7 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         numbers = np.stack([getattr(batch, name) for name in NUMERIC_FEATURES], axis=1)
         out[:, _NUMERIC_SLICE] = numbers
         absent = np.isnan(numbers)
-        out[:, _COL["is_land"]] = absent[:, _LANDNUMERIC_FEATURES].all(axis=1)
+        out[:, _COL["is_land"]] = absent[:, _LAND_NUMERIC].all(axis=1)
         out[:, _COL["missing_count"]] = absent.sum(axis=1)
         out[:, _COL["years_since_sale"]] = (
             float(self.reference_date_.toordinal()) - batch.sold_day
@@ -312,7 +312,7 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
 
 _COL: Final = {name: i for i, name in enumerate(FEATURES)}
 _NUMERIC_SLICE: Final = slice(_COL[NUMERIC_FEATURES[0]], _COL[NUMERIC_FEATURES[-1]] + 1)
-_LANDNUMERIC_FEATURES: Final = [NUMERIC_FEATURES.index(name) for name in LAND_FIELDS]
+_LAND_NUMERIC: Final = [NUMERIC_FEATURES.index(name) for name in LAND_FIELDS]
 _ZIP_PPSF: Final = PLACE_COLUMNS.index("zip_ppsf")
 _ZIP_PPA: Final = PLACE_COLUMNS.index("zip_ppa")
 _LOCAL_PPSF: Final = PLACE_COLUMNS.index("local_ppsf")
@@ -337,7 +337,8 @@ def _encode_places(knowledge: PlaceKnowledge, places: Sequence[Place] | np.ndarr
 
 
 def _derive(out: np.ndarray, size: np.ndarray, acre: np.ndarray) -> None:
-    """Fill ``DERIVED_FEATURES`` from the place columns and the listing's size and lot."""
+    """Fill the derived features (``feature_names.DERIVED_FEATURES``) from the place columns
+    and the listing's size and lot."""
     with np.errstate(divide="ignore", invalid="ignore"):
         log_size = np.where(size > 0, np.log(size), _NAN)
         log_acre = np.where(acre > 0, np.log(acre), _NAN)
