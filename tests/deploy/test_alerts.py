@@ -111,6 +111,28 @@ def test_the_unit_tests_can_fail(tmp_path: Path) -> None:
     assert _unit_test(tmp_path, [wrong]).returncode != 0
 
 
+def _prometheus(binary: str, tmp_path: Path, rules: Path, predictor_port: int) -> Process:
+    """Debian's Prometheus evaluating ``rules`` every second over one predictor."""
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(rules)],
+        "scrape_configs": [
+            {
+                "job_name": "predictor",
+                "static_configs": [{"targets": [f"127.0.0.1:{predictor_port}"]}],
+            }
+        ],
+    }
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    return _start(
+        "prometheus",
+        [binary, f"--config.file={tmp_path / 'prometheus.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
+        {}, f"http://127.0.0.1:{port}", "/-/ready", tmp_path / "prometheus.log",
+    )  # fmt: skip
+
+
 @pytest.mark.slow
 def test_a_starting_predictor_scraped_by_prometheus_raises_no_server_error(
     tmp_path: Path,
@@ -136,21 +158,7 @@ def test_a_starting_predictor_scraped_by_prometheus_raises_no_server_error(
             f"http://127.0.0.1:{port}", "/", tmp_path / "predictor.log",
         )  # fmt: skip
         started.append(predictor)
-        config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(RULES)],
-            "scrape_configs": [
-                {"job_name": "predictor", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
-            ],
-        }
-        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-        port = free_port()
-        prometheus = _start(
-            "prometheus",
-            [prometheus_bin, f"--config.file={tmp_path / 'prometheus.yml'}",
-             f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
-            {}, f"http://127.0.0.1:{port}", "/-/ready", tmp_path / "prometheus.log",
-        )  # fmt: skip
+        prometheus = _prometheus(prometheus_bin, tmp_path, RULES, port)
         started.append(prometheus)
         with httpx.Client(base_url=predictor.url, timeout=10) as client:
             for _ in range(40):  # what callers send to a pod that is not ready yet
@@ -201,21 +209,9 @@ def test_real_server_errors_of_a_defective_model_fire_the_alert(
             ok=lambda answer: answer.status_code == 200,
         )  # fmt: skip
         started.append(predictor)
-        config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(_rules_firing_after(tmp_path, "3s"))],
-            "scrape_configs": [
-                {"job_name": "predictor", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
-            ],
-        }
-        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-        port = free_port()
-        prometheus = _start(
-            "prometheus",
-            [prometheus_bin, f"--config.file={tmp_path / 'prometheus.yml'}",
-             f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
-            {}, f"http://127.0.0.1:{port}", "/-/ready", tmp_path / "prometheus.log",
-        )  # fmt: skip
+        prometheus = _prometheus(
+            prometheus_bin, tmp_path, _rules_firing_after(tmp_path, "3s"), port
+        )
         started.append(prometheus)
         broken = {**LISTING, "city": DEFECT_CITY}
         with httpx.Client(base_url=predictor.url, timeout=10) as client:
