@@ -108,8 +108,8 @@ def totals(memory: Memory) -> tuple[int, int, int]:
 
 
 def timed_up(home: Path, log: Path, extra: list[str]) -> tuple[float, Memory]:
-    """Seconds from starting ``homeval up`` to the first priced listing, and the
-    (processes, RSS, PSS) of all it runs once it says it is up; then Ctrl-C."""
+    """Seconds from starting ``homeval up`` to the first priced listing, and every process
+    it runs with its memory once it says it is up; then Ctrl-C."""
     env = environment(home)
     url = f"http://127.0.0.1:{env['HOMEVAL_PREDICTOR_PORT']}/v1/models/house-price:predict"
     with log.open("w") as sink:
