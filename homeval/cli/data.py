@@ -200,6 +200,13 @@ def open_store(settings: Settings) -> tuple[Store, str]:
     return store, where
 
 
+def prepare_store(settings: Settings) -> str:
+    """Open the store, its tables created, and say so; exit 2 when it cannot be reached."""
+    _, where = open_store(settings)
+    console.print(f"[green]✓[/] store ready: {where}")
+    return where
+
+
 def run_collect(settings: Settings, batches: int, *, restart: bool) -> CollectSummary:
     """Collect with a progress bar; exits 1 with the reason when the feed or store fails."""
     from homeval.collect import CollectError, collect

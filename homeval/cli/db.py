@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homeval.cli.common import command_group, console, load_settings
+from homeval.cli.common import command_group, load_settings
 
 app = command_group(help="The store (rawdata, cleandata, trainlogs).", no_args_is_help=True)
 
@@ -10,7 +10,6 @@ app = command_group(help="The store (rawdata, cleandata, trainlogs).", no_args_i
 @app.command("init")
 def init() -> None:
     """Create the schemas and tables if they do not exist (safe to repeat)."""
-    from homeval.cli.data import open_store
+    from homeval.cli.data import prepare_store
 
-    _, where = open_store(load_settings())
-    console.print(f"[green]✓[/] store ready: {where}")
+    prepare_store(load_settings())

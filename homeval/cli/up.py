@@ -66,7 +66,7 @@ def up(
         try:
             if not data_only:  # MLflow is read in a child while the store and feed get ready
                 query = ProductionQuery()
-            where = _prepare_store(settings)
+            where = _prepare_store(settings, here=data_only)
             addresses.add_row("feed", _start_feed(settings, supervisor, ready_timeout))
             if data_only:
                 run_collect(settings, batches or settings.collect_max_batches, restart=False)
@@ -98,15 +98,19 @@ def up(
     raise typer.Exit(code)
 
 
-def _prepare_store(settings: Settings) -> str:
+def _prepare_store(settings: Settings, *, here: bool) -> str:
     """``homeval db init`` in a child process, its words on this terminal: the store's
     module needs pandas, which would stay in this supervisor's memory (~90 MB) for as long
-    as the platform runs.  Exits with the child's code when the store is not ready."""
+    as the platform runs.  Exits with the child's code when the store is not ready.
+    ``here``: this process collects (``--data-only``) and loads the store's module anyway,
+    so the store is opened in it instead."""
     import subprocess
 
-    from homeval.cli.data import store_address
+    from homeval.cli.data import prepare_store, store_address
     from homeval.platform.services import HOMEVAL
 
+    if here:
+        return prepare_store(settings)
     where = store_address(settings)
     done = subprocess.run([*HOMEVAL, "db", "init"], check=False)
     if done.returncode != 0:

@@ -185,7 +185,7 @@ def test_up_prepares_the_store_in_a_child_and_keeps_pandas_out(tmp_path: Path) -
     script = (
         "import sys, typer; from homeval.cli.up import _prepare_store; "
         "from homeval.settings import Settings\n"
-        "try: print(_prepare_store(Settings())); print('pandas' in sys.modules)\n"
+        "try: print(_prepare_store(Settings(), here=False)); print('pandas' in sys.modules)\n"
         "except typer.Exit as stop: sys.exit(stop.exit_code)"
     )
     home = tmp_path / "home"
