@@ -111,6 +111,17 @@ def test_the_unit_tests_can_fail(tmp_path: Path) -> None:
     assert _unit_test(tmp_path, [wrong]).returncode != 0
 
 
+def _predictor(tmp_path: Path, env: dict[str, str], *, ready: str) -> tuple[Process, int]:
+    """``homeval serve`` on a free port, once ``ready`` answers 200; and that port."""
+    port = free_port()
+    homeval = str(Path(sys.executable).parent / "homeval")
+    predictor = _start(
+        "predictor", [homeval, "serve"], {**env, "HOMEVAL_PREDICTOR_PORT": str(port)},
+        f"http://127.0.0.1:{port}", ready, tmp_path / "predictor.log",
+    )  # fmt: skip
+    return predictor, port
+
+
 def _prometheus(binary: str, tmp_path: Path, rules: Path, predictor_port: int) -> Process:
     """Debian's Prometheus evaluating ``rules`` every second over one predictor."""
     config = {
@@ -151,12 +162,7 @@ def test_a_starting_predictor_scraped_by_prometheus_raises_no_server_error(
     }
     started: list[Process] = []
     try:
-        port = free_port()
-        homeval = str(Path(sys.executable).parent / "homeval")
-        predictor = _start(
-            "predictor", [homeval, "serve"], {**env, "HOMEVAL_PREDICTOR_PORT": str(port)},
-            f"http://127.0.0.1:{port}", "/", tmp_path / "predictor.log",
-        )  # fmt: skip
+        predictor, port = _predictor(tmp_path, env, ready="/")
         started.append(predictor)
         prometheus = _prometheus(prometheus_bin, tmp_path, RULES, port)
         started.append(prometheus)
@@ -201,13 +207,7 @@ def test_real_server_errors_of_a_defective_model_fire_the_alert(
            "HOMEVAL_PREDICTOR_HOST": "127.0.0.1"}  # fmt: skip
     started: list[Process] = []
     try:
-        port = free_port()
-        homeval = str(Path(sys.executable).parent / "homeval")
-        predictor = _start(
-            "predictor", [homeval, "serve"], {**env, "HOMEVAL_PREDICTOR_PORT": str(port)},
-            f"http://127.0.0.1:{port}", PATH, tmp_path / "predictor.log",
-            ok=lambda answer: answer.status_code == 200,
-        )  # fmt: skip
+        predictor, port = _predictor(tmp_path, env, ready=PATH)  # serving: its model loaded
         started.append(predictor)
         prometheus = _prometheus(
             prometheus_bin, tmp_path, _rules_firing_after(tmp_path, "3s"), port
