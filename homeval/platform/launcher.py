@@ -1,12 +1,11 @@
 """A small supervisor for ``homeval up``: start named services, wait until they answer,
 and stop every one of them — with everything they started — whatever happens.
 
-Each service runs in its own process group (its own session), so stopping it reaches
-the grandchildren too (uvicorn workers, MLflow's gunicorn, a shell's children), and a
-Ctrl-C in the terminal reaches only the supervisor, which then stops the services in
-reverse order.  On Linux a child also gets SIGTERM if the supervisor dies without
-cleaning up.  Output goes to one log file per service; when a service fails to come up,
-the error quotes its last lines.
+Each service runs in its own process group (its own session), so stopping it reaches the
+grandchildren too (uvicorn workers, a shell's children), and a Ctrl-C in the terminal
+reaches only the supervisor, which then stops the services in reverse order. On Linux a
+child also gets SIGTERM if the supervisor dies without cleaning up. Output goes to one
+log file per service; when a service fails to come up, the error quotes its last lines.
 """
 
 from __future__ import annotations
