@@ -106,7 +106,7 @@ test: install airflow-env system-deps tools lint typecheck  ## everything CI run
 	$(AIRFLOW_VENV)/bin/pytest tests/dags
 
 docs: install  ## regenerate the generated parts of the README (settings table)
-	$(PY) -m homeval.settings_table README.md
+	$(PY) -m homeval.platform.settings_table README.md
 
 reset:  ## delete the local platform's data (.homeval: store, registry, feed cursors, logs); keep the virtualenvs
 	rm -rf .homeval

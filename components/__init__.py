@@ -1,4 +1,4 @@
-"""KFP v2 components of the house-price pipeline: thin wrappers around ``homeval.steps``.
+"""KFP v2 components of the house-price pipeline: thin wrappers around ``homeval.workflow.steps``.
 
 Each module holds one plain function (collect, process, gates, drift, train, promote)
 that KFP turns into a lightweight component with ``components.build.build_components``,

@@ -13,9 +13,9 @@ def drift(
     """Whether training is needed (drift detected, or no production model yet)."""
     from pathlib import Path
 
-    from homeval.drift import report_html, scores_as_metrics
-    from homeval.settings import Settings
-    from homeval.steps import configure_logging, drift_step
+    from homeval.drift.check import report_html, scores_as_metrics
+    from homeval.platform.settings import Settings
+    from homeval.workflow.steps import configure_logging, drift_step
 
     configure_logging()
     result, decision = drift_step(

@@ -3,8 +3,8 @@
 
 def gates(min_clean_rows: int, min_teacher_share: float, pipeline_run: str, job_id: str) -> bool:
     """Whether the data gates let the run go on; a negative threshold means the setting's."""
-    from homeval.settings import Settings
-    from homeval.steps import configure_logging, data_gates_step
+    from homeval.platform.settings import Settings
+    from homeval.workflow.steps import configure_logging, data_gates_step
 
     configure_logging()
     decision = data_gates_step(

@@ -5,8 +5,8 @@ from kfp.dsl import Metrics, Output
 
 def process(pipeline_run: str, job_id: str, metrics: Output[Metrics]) -> int:
     """Clean rows in the store after this step."""
-    from homeval.settings import Settings
-    from homeval.steps import configure_logging, metrics_of, process_step
+    from homeval.platform.settings import Settings
+    from homeval.workflow.steps import configure_logging, metrics_of, process_step
 
     configure_logging()
     summary = process_step(Settings(), pipeline_run=pipeline_run or job_id)

@@ -7,8 +7,8 @@ def promote(train_result: str, pipeline_run: str, job_id: str, metrics: Output[M
     """The promotion decision as JSON."""
     import json
 
-    from homeval.settings import Settings
-    from homeval.steps import configure_logging, metrics_of, promote_step
+    from homeval.platform.settings import Settings
+    from homeval.workflow.steps import configure_logging, metrics_of, promote_step
 
     configure_logging()
     decision = promote_step(

@@ -7,8 +7,8 @@ def train(pipeline_run: str, job_id: str, metrics: Output[Metrics]) -> str:
     """The training result as JSON (the promote step's input)."""
     import json
 
-    from homeval.settings import Settings
-    from homeval.steps import configure_logging, metrics_of, train_step
+    from homeval.platform.settings import Settings
+    from homeval.workflow.steps import configure_logging, metrics_of, train_step
 
     configure_logging()
     result = train_step(Settings(), pipeline_run=pipeline_run or job_id)

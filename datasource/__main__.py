@@ -7,9 +7,9 @@ import sys
 from pydantic import ValidationError
 
 from datasource.app import serve
+from homeval.data.schema import SchemaError
 from homeval.platform.ports import PortInUseError, ensure_free
-from homeval.schema import SchemaError
-from homeval.settings import Settings
+from homeval.platform.settings import Settings
 
 
 def main() -> int:

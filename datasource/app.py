@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from datasource.cursors import Cursors
 from datasource.drift import DriftSchedule
 from datasource.sources import BatchSource, open_source
-from homeval.settings import Settings
+from homeval.platform.settings import Settings
 
 log = logging.getLogger("homeval.datasource")
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from homeval.datagen import parse_state_mix, state_mix
-from homeval.settings import Settings
+from homeval.data.datagen import parse_state_mix, state_mix
+from homeval.platform.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from datasource.drift import DriftSchedule
-from homeval.datagen import generate, state_mix, world
-from homeval.schema import (
+from homeval.data.datagen import generate, state_mix, world
+from homeval.data.schema import (
     ID_FIELDS,
     LISTING_FIELDS,
     NUMERIC_FIELDS,
     detect_columns,
     normalise_state,
 )
-from homeval.settings import Settings
+from homeval.platform.settings import Settings
 
 log = logging.getLogger("homeval.datasource")
 
@@ -61,7 +61,7 @@ def to_feed_rows(frame: pd.DataFrame) -> Rows:
 
 
 class GeneratorSource:
-    """Listings from ``homeval.datagen``: ``batches`` batches of ``batch_size`` rows."""
+    """Listings from ``homeval.data.datagen``: ``batches`` batches of ``batch_size`` rows."""
 
     def __init__(self, *, seed: int, batch_size: int, batches: int) -> None:
         self.seed, self.batch_size, self.batches = seed, batch_size, batches

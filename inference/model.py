@@ -11,7 +11,7 @@ slot holds at that moment (a reload swaps the slot, never a request's pricer), a
   added (``segment``: house or land × how well the model knows the place, e.g.
   ``"house:new_city"``; its interval width was calibrated for that segment).
 - v1 explain: ``{"explanations": [{price, log_price, base_value, base_price,
-  contributions, factors, dollars, segment}], ...}`` (see ``homeval.explain``).
+  contributions, factors, dollars, segment}], ...}`` (see ``homeval.model.explain``).
 - v2 infer: one input tensor per listing field (BYTES for text, FP64 for numbers, shape
   [n]); outputs ``price`` (and ``lower``/``upper`` when asked), FP64 [n], and
   ``segment``, BYTES [n].
@@ -32,11 +32,9 @@ from kserve.errors import InvalidInput, ModelNotReady
 from kserve.model import InferenceVerb
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
-from homeval.feature_names import INPUT_FIELDS
-from homeval.listing_batch import Listings
-from homeval.pricing import ExplainUnavailableError, Pricer, Quote
-from homeval.schema import LISTING_FIELDS
-from homeval.validation import (
+from homeval.data.listing_batch import Listings
+from homeval.data.schema import LISTING_FIELDS
+from homeval.data.validation import (
     Options,
     RequestError,
     columns_to_instances,
@@ -45,6 +43,8 @@ from homeval.validation import (
     parse_options,
     parse_v1_body,
 )
+from homeval.model.feature_names import INPUT_FIELDS
+from homeval.model.pricing import ExplainUnavailableError, Pricer, Quote
 from inference import metrics
 from inference.model_slots import ModelSlot, NotLoadedError
 

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from homeval.packaging import ResolvedModel, resolve
-from homeval.pricing import Pricer, load_pricer
+from homeval.model.pricing import Pricer, load_pricer
+from homeval.registry.packaging import ResolvedModel, resolve
 
 log = logging.getLogger(__name__)
 

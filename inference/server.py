@@ -28,8 +28,8 @@ from kserve import ModelServer
 from kserve.errors import InferenceError, InvalidInput, ModelNotFound, ModelNotReady
 from kserve.protocol.rest.server import RESTServer
 
-from homeval.pricing import Pricer, load_pricer
-from homeval.settings import Settings
+from homeval.model.pricing import Pricer, load_pricer
+from homeval.platform.settings import Settings
 from inference import metrics
 from inference.bodylimit import BodyLimit
 from inference.fastpath import V1FastPath
@@ -356,7 +356,7 @@ def _loop_factory() -> Any:
 
 def serve(settings: Settings) -> None:
     """``homeval serve``: configure MLflow from settings and run the predictor."""
-    from homeval.tracking import configure
+    from homeval.registry.tracking import configure
 
     configure(settings, create_experiment=False)
     log.info(

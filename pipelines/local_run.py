@@ -7,7 +7,7 @@ stdout; they are captured here line by line and handed to ``on_line`` (the CLI p
 on stderr, keeping stdout for its result) while task starts and ends drive ``on_task``.
 
 What the run decided is read back from ``trainlogs`` by the run's id, which this runner
-chooses and passes as the ``pipeline_run`` parameter (``homeval.steps.run_decisions``).
+chooses and passes as the ``pipeline_run`` parameter (``homeval.workflow.steps.run_decisions``).
 """
 
 import io
@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from homeval.retention import prune
-from homeval.settings import Settings
-from homeval.steps import RunDecisions, run_decisions
-from homeval.store import Store
+from homeval.data.store import Store
+from homeval.platform.retention import prune
+from homeval.platform.settings import Settings
+from homeval.workflow.steps import RunDecisions, run_decisions
 
 SUCCEEDED: Final = "SUCCEEDED"
 FAILED: Final = "FAILED"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from homeval.scratch_db import scratch_database  # SQLAlchemy only: the DAG venv has it
+from tests.scratch_db import scratch_database  # SQLAlchemy only: the DAG venv has it
 
 REPO = Path(__file__).resolve().parents[1]
 REALTOR_DIR = Path(os.environ.get("HOMEVAL_TEST_REALTOR_DIR", REPO.parent / "shared/data/realtor"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from homeval.settings import get_settings
+from homeval.platform.settings import get_settings
 from ui.server import serve
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The latest drift check as the UI shows it: the Evidently report and per-column scores.
 
-The drift step (``homeval/drift.py``) keeps its newest HTML report as ``latest.html`` in
+The drift step (``homeval/drift/check.py``) keeps its newest HTML report as ``latest.html`` in
 the reports folder and what it found as ``latest.json`` beside it (``DriftResult``:
 verdict, share of drifted columns, reason, and per column score / drifted / method /
 threshold).  This reads both without importing Evidently, so the page can show them even
@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from homeval.drift_verdict import verdict
+from homeval.drift.verdict import verdict
 
 REPORT_NAME: Final = "latest.html"
 SCORES_NAME: Final = "latest.json"

@@ -17,8 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from homeval.schema import LISTING_FIELDS, SchemaError, parse_rows
-from homeval.store import IngestResult, Store, raw_batches, raw_houses
+from homeval.data.schema import LISTING_FIELDS, SchemaError, parse_rows
+from homeval.data.store import IngestResult, Store, raw_batches, raw_houses
 
 SOURCE = "ui"
 

@@ -23,9 +23,9 @@ from typing import Any, Final
 import pandas as pd
 import sqlalchemy as sa
 
-from homeval.listing_input import FIELD_LABELS, check_field, check_listing
-from homeval.settings import Settings
-from homeval.store import Store, StoreError
+from homeval.data.listing_input import FIELD_LABELS, check_field, check_listing
+from homeval.data.store import Store, StoreError
+from homeval.platform.settings import Settings
 from ui import metrics
 from ui.drift_view import DriftSummary, read_drift_summary
 from ui.feedback import record_prediction, rows_added_by
@@ -91,7 +91,7 @@ def _registry_factory(settings: Settings) -> Callable[[], Any]:
             )
             from mlflow import MlflowClient
 
-            from homeval.tracking import configure
+            from homeval.registry.tracking import configure
 
             configure(settings, create_experiment=False)
             client.append(
@@ -454,7 +454,7 @@ def training_view(services: Services) -> TrainingView:
 
 
 def drift_view(services: Services) -> DriftSummary:
-    from homeval.drift_reports import fetch_latest
+    from homeval.drift.reports import fetch_latest
 
     metrics.REQUESTS.labels(action="drift").inc()
     try:  # the check may have run elsewhere (a pipeline pod): take its copy from MLflow
@@ -471,8 +471,8 @@ def drift_view(services: Services) -> DriftSummary:
 def serving_drift_view(services: Services, *, check: bool) -> DriftSummary:
     """The last serving-drift check (user rows vs feed rows), after running one if
     ``check``; a store that cannot be read gives the last result and says why."""
-    from homeval.drift import DriftError
-    from homeval.serving_drift import check_serving_drift, serving_reports_dir
+    from homeval.drift.check import DriftError
+    from homeval.drift.serving import check_serving_drift, serving_reports_dir
 
     metrics.REQUESTS.labels(action="serving_drift").inc()
     problem = None

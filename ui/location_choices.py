@@ -18,8 +18,8 @@ from typing import Final
 
 import sqlalchemy as sa
 
-from homeval.schema import STATES
-from homeval.store import Store, clean_houses, raw_houses
+from homeval.data.schema import STATES
+from homeval.data.store import Store, clean_houses, raw_houses
 
 MAX_CITIES: Final = 2_000
 """Per state; more would only slow the drop-down (free text still takes any city)."""

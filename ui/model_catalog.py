@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from homeval.store import Store
+from homeval.data.store import Store
 
 HEADLINE_METRICS: Final = ("mdape", "r2_log", "within_10pct", "rmse", "mae", "r2")
 """Metric names shown first (training may prefix them, e.g. ``test_mdape``)."""

@@ -47,7 +47,7 @@ class PricePrediction:
     coverage: float | None = None
     model_version: str | None = None
     segment: str | None = None
-    """What the interval was calibrated for, e.g. ``'house:new_city'`` (``modeling.SEGMENTS``)."""
+    """What the interval was calibrated for, e.g. ``'house:new_city'`` (``estimator.SEGMENTS``)."""
 
 
 @dataclass(frozen=True)
@@ -273,7 +273,7 @@ def parse_explanations(
 ) -> list[Explanation]:
     """``{"explanations": [{"base_value", "contributions": {field: value}, "price"}...]}``;
     values are on the log-price scale unless ``"space"`` says otherwise (see
-    ``homeval/explain.py``)."""
+    ``homeval/model/explain.py``)."""
     items = body.get("explanations") if isinstance(body, Mapping) else None
     if not isinstance(items, list):
         raise PredictorError("bad_response", "the price service answered without explanations")

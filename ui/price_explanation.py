@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from homeval.explain import dollar_effects
-from homeval.listing_input import FIELD_LABELS, describe_value
+from homeval.data.listing_input import FIELD_LABELS, describe_value
+from homeval.model.explain import dollar_effects
 from ui.predictor_client import Explanation
 
 

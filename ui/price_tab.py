@@ -8,8 +8,8 @@ from typing import Any, Final
 
 import gradio as gr
 
-from homeval.listing_input import FIELD_LABELS, STATUS_LABELS
-from homeval.schema import STATUSES
+from homeval.data.listing_input import FIELD_LABELS, STATUS_LABELS
+from homeval.data.schema import STATUSES
 from ui import charts, handlers
 from ui.events import PAGE_ONLY, guard
 

@@ -15,8 +15,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from homeval.serving_drift import serving_reports_dir
-from homeval.settings import Settings
+from homeval.drift.serving import serving_reports_dir
+from homeval.platform.settings import Settings
 from ui import metrics
 from ui.app import CSS, build_blocks
 from ui.drift_view import REPORT_NAME

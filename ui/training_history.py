@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from homeval.store import Store
+from homeval.data.store import Store
 
 _PREFIX_ORDER: Final = {"": 0, "challenger_": 0, "test_": 0, "champion_": 1, "baseline_": 2}
 """The promote step logs the new model's metrics first (challenger), then the champion's

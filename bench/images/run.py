@@ -121,9 +121,9 @@ BREAKDOWN = """
 import time
 t0 = time.perf_counter()
 import inference.server
-from homeval import fasttrees
-from homeval.explain import FEATURE_PLAYER
-from homeval.pricing import build_pricer, load_price_model
+from homeval.model import fasttrees
+from homeval.model.explain import FEATURE_PLAYER
+from homeval.model.pricing import build_pricer, load_price_model
 t1 = time.perf_counter()
 model = load_price_model("models:/house-price@production")
 t2 = time.perf_counter()

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from homeval.process import process_new
-from homeval.schema import parse_frame, read_listings_csv
-from homeval.store import Store
-from homeval.training import load_clean
+from homeval.data.process import process_new
+from homeval.data.schema import parse_frame, read_listings_csv
+from homeval.data.store import Store
+from homeval.model.training import load_clean
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[2] / "shared" / "data"

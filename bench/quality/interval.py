@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 from common import COVERAGE_GOAL, HERE, bench_args, clean_rows, describe_data, machine
 
-from homeval.calibration import predicted_residuals
-from homeval.modeling import SEGMENTS, conformal_interval, fit_candidates, segment_names
-from homeval.settings import Settings
-from homeval.training import calibrate_intervals, candidate_params, split_parts
+from homeval.model.calibration import predicted_residuals
+from homeval.model.estimator import SEGMENTS, conformal_interval, fit_candidates, segment_names
+from homeval.model.training import calibrate_intervals, candidate_params, split_parts
+from homeval.platform.settings import Settings
 
 LOW, HIGH = COVERAGE_GOAL
 

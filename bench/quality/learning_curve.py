@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from common import HERE, bench_args, clean_rows, describe_data, machine
 
-from homeval.features import land_mask
-from homeval.modeling import build_estimator, price_metrics
-from homeval.training import split_parts
+from homeval.model.estimator import build_estimator, price_metrics
+from homeval.model.features import land_mask
+from homeval.model.training import split_parts
 
 SHARES = (0.125, 0.25, 0.5, 0.75, 1.0)
 DOUBLINGS = ((0.125, 0.25), (0.25, 0.5), (0.5, 1.0))

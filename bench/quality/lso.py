@@ -31,10 +31,10 @@ from common import (
     machine,
 )
 
-from homeval.calibration import predicted_residuals
-from homeval.modeling import SEGMENTS, price_metrics, segment_names
-from homeval.settings import Settings
-from homeval.training import train_like_the_pipeline
+from homeval.model.calibration import predicted_residuals
+from homeval.model.estimator import SEGMENTS, price_metrics, segment_names
+from homeval.model.training import train_like_the_pipeline
+from homeval.platform.settings import Settings
 
 FOLDS = 5
 GOAL_MDAPE = 0.31

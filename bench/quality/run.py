@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 from common import HERE, bench_args, clean_rows, describe_data, machine
 
-from homeval.calibration import predicted_residuals
-from homeval.features import land_mask
-from homeval.modeling import fit_candidates, price_metrics
-from homeval.places import NOVELTY
-from homeval.settings import Settings
-from homeval.training import candidate_params, split_parts, zip_median_prices
+from homeval.model.calibration import predicted_residuals
+from homeval.model.estimator import fit_candidates, price_metrics
+from homeval.model.features import land_mask
+from homeval.model.places import NOVELTY
+from homeval.model.training import candidate_params, split_parts, zip_median_prices
+from homeval.platform.settings import Settings
 
 METRICS = ("mdape", "r2_log", "within_10pct", "rmse_log", "r2")
 LGBM = "LightGBM (homeval)"
@@ -191,8 +191,8 @@ def main() -> int:
         "Notes:",
         "- The seed's model is reproduced without its leak (it fed price per square foot, "
         "derived from the price it predicts); it predicts the raw price, as the seed did.",
-        "- homeval's models (`homeval/features.py`, `homeval/places.py`): sizes, land and "
-        "missing-value indicators, years since the previous sale; the ZIP's coordinates "
+        "- homeval's models (`homeval/model/features.py`, `homeval/model/places.py`): sizes, "
+        "land and missing-value indicators, years since the previous sale; the ZIP's coordinates "
         "(`zipcodes`); out-of-fold price levels of the place (ZIP → city → county → state "
         "→ region, each shrunk toward the wider one) and of the nearest listings; plus "
         "copies of training listings encoded as if their state were unseen, so the trees "

@@ -47,12 +47,12 @@ import sqlalchemy as sa
 import uvicorn
 
 from datasource.app import create_app
-from homeval.collect import collect, store_batch
-from homeval.schema import parse_rows
-from homeval.scratch_db import scratch_database
-from homeval.settings import Settings
-from homeval.source import FeedBatch, FeedClient
-from homeval.store import Store, batch_key, raw_batches, raw_houses
+from homeval.data.collect import collect, store_batch
+from homeval.data.feed_client import FeedBatch, FeedClient
+from homeval.data.schema import parse_rows
+from homeval.data.store import Store, batch_key, raw_batches, raw_houses
+from homeval.platform.settings import Settings
+from tests.scratch_db import scratch_database
 
 HERE = Path(__file__).resolve().parent
 GROUP, DAY = 1, "Tuesday"

@@ -48,8 +48,8 @@ def env() -> dict[str, str]:
 
 
 def listing_rows(frame: pd.DataFrame) -> list[dict[str, object]]:
-    from homeval.feature_names import INPUT_FIELDS
-    from homeval.features import to_records
+    from homeval.model.feature_names import INPUT_FIELDS
+    from homeval.model.features import to_records
 
     rows = to_records(frame.loc[:, list(INPUT_FIELDS)])
     for row in rows:
@@ -66,12 +66,17 @@ def main() -> None:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    from homeval.feature_names import INPUT_FIELDS
-    from homeval.modeling import LIGHTGBM_DEFAULTS, build_estimator, conformal_interval, model_parts
-    from homeval.packaging import log_price_model
-    from homeval.schema import parse_frame, read_listings_csv
-    from homeval.settings import Settings
-    from homeval.tracking import configure
+    from homeval.data.schema import parse_frame, read_listings_csv
+    from homeval.model.estimator import (
+        LIGHTGBM_DEFAULTS,
+        build_estimator,
+        conformal_interval,
+        model_parts,
+    )
+    from homeval.model.feature_names import INPUT_FIELDS
+    from homeval.platform.settings import Settings
+    from homeval.registry.packaging import log_price_model
+    from homeval.registry.tracking import configure
 
     WORK.mkdir(exist_ok=True)
     os.environ.update(env())

@@ -7,7 +7,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
-from homeval.settings import Settings
+from homeval.platform.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True)

@@ -27,9 +27,9 @@ from homeval.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from homeval.collect import BatchOutcome, CollectSummary
-    from homeval.settings import Settings
-    from homeval.store import Store
+    from homeval.data.collect import BatchOutcome, CollectSummary
+    from homeval.data.store import Store
+    from homeval.platform.settings import Settings
 
 app = command_group(help="Listings in: synthetic rows, the feed, the store.")
 datasource_app = command_group(help="The feed simulator (plays the Realtor feed).",
@@ -81,7 +81,7 @@ def generate(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from homeval import datagen
+    from homeval.data import datagen
 
     kind = out.suffix.lower()
     if kind not in (".csv", ".parquet"):
@@ -189,7 +189,7 @@ def open_store(settings: Settings) -> tuple[Store, str]:
     """The store, its tables created; exit 2 naming the URL when it cannot be reached."""
     import sqlalchemy.exc
 
-    from homeval.store import Store
+    from homeval.data.store import Store
 
     where = store_address(settings)
     try:
@@ -209,8 +209,8 @@ def prepare_store(settings: Settings) -> str:
 
 def run_collect(settings: Settings, batches: int, *, restart: bool) -> CollectSummary:
     """Collect with a progress bar; exits 1 with the reason when the feed or store fails."""
-    from homeval.collect import CollectError, collect
-    from homeval.source import FeedClient, FeedError
+    from homeval.data.collect import CollectError, collect
+    from homeval.data.feed_client import FeedClient, FeedError
 
     store, where = open_store(settings)
     group, day = settings.feed_group, settings.feed_day
@@ -261,7 +261,7 @@ def serve(
 ) -> None:
     """Run the feed simulator (GET /data, /restart_data_generation, /health) until Ctrl-C."""
     from datasource.app import serve as serve_feed
-    from homeval.schema import SchemaError
+    from homeval.data.schema import SchemaError
 
     settings = load_settings(datasource_host=host, datasource_port=port, datasource_csv=csv)
     source = settings.datasource_csv

@@ -24,7 +24,7 @@ from homeval.cli.common import console, err_console, fail, load_settings
 if TYPE_CHECKING:
     from homeval.platform.launcher import Supervisor
     from homeval.platform.services import PipelineSchedule
-    from homeval.settings import Settings
+    from homeval.platform.settings import Settings
 
 
 def up(

@@ -1,2 +1,3 @@
-"""Tables the synthetic-data generator reads: calibration.json (from the national sample) and
-states.csv (priors of the calibration script); see README.md."""
+"""Listings: their schema, what a caller may send, the stores, the feed client, collection,
+cleaning, and the synthetic generator (whose tables, calibration.json and states.csv, sit
+beside it; see README.md)."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sys
 
-from homeval.registry import production_model
-from homeval.settings import Settings
-from homeval.tracking import configure
+from homeval.platform.settings import Settings
+from homeval.registry.promotion import production_model
+from homeval.registry.tracking import configure
 
 
 def main() -> int:

@@ -20,7 +20,7 @@ from typing import IO, Any, Final
 from urllib.parse import urlsplit
 
 from homeval.platform.launcher import Service
-from homeval.settings import Settings
+from homeval.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

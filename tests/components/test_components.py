@@ -26,8 +26,8 @@ from components.gates import gates
 from components.process import process
 from components.promote import promote
 from components.train import train
-from homeval.settings import Settings
-from homeval.store import Store, raw_houses
+from homeval.data.store import Store, raw_houses
+from homeval.platform.settings import Settings
 from tests.components.conftest import FAST_TRAINING
 from tests.conftest import is_platform_setting
 from tests.datasource.server import running_feed

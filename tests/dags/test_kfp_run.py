@@ -226,7 +226,7 @@ def test_the_stub_rejects_a_run_without_a_spec(kfp_stub: KfpStub) -> None:
 
 # --- what the run decided, read back from the platform's trainlogs ------------------------
 
-RUN_ROWS = [  # what the pipeline's pods write while the run goes on (homeval.steps)
+RUN_ROWS = [  # what the pipeline's pods write while the run goes on (homeval.workflow.steps)
     ("collect", "collected", "collected 3 batches", {"inserted": 1200}, None),
     ("process", "processed", "cleaned", {"clean_total": 21000}, None),
     ("gates", "passed", "gates passed", {"clean_rows": 21000}, None),

@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from datasource.app import create_app
-from homeval.settings import Settings
+from homeval.platform.settings import Settings
 
 
 @contextmanager

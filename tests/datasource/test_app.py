@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from datasource.app import EXHAUSTED_HEADER, create_app
-from homeval.schema import LISTING_FIELDS, SchemaError, parse_rows, read_listings_csv
-from homeval.settings import Settings
+from homeval.data.schema import LISTING_FIELDS, SchemaError, parse_rows, read_listings_csv
+from homeval.platform.settings import Settings
 from tests.datasource.server import running_feed
 
 Q: dict[str, Any] = {"group_number": 1, "day": "Tuesday"}

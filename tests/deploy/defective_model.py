@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from homeval.features import ListingEncoder
-from homeval.listing_batch import ListingBatch
+from homeval.data.listing_batch import ListingBatch
+from homeval.model.features import ListingEncoder
 
 DEFECT_CITY = "Defectville"
 
@@ -30,7 +30,7 @@ class DefectiveEncoder(ListingEncoder):
 
 def make_defective(estimator: Any) -> Any:
     """The fitted estimator, its encoder turned into the defective one (state kept)."""
-    from homeval.modeling import model_parts
+    from homeval.model.estimator import model_parts
 
     model_parts(estimator).encoder.__class__ = DefectiveEncoder
     return estimator

@@ -101,8 +101,8 @@ def _registry(
         from tests.inference.conftest import Registry, register
     except ImportError as exc:  # the predictor's test helpers (issue 4) are not in the tree
         pytest.skip(f"predictor test helpers not available yet: {exc}")
-    from homeval.settings import Settings
-    from homeval.tracking import configure
+    from homeval.platform.settings import Settings
+    from homeval.registry.tracking import configure
     from tests.homeval.helpers import real_listings, small_model
 
     listings = real_listings(realtor_files)

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from homeval.schema import parse_rows
-from homeval.store import Store
+from homeval.data.schema import parse_rows
+from homeval.data.store import Store
 from tests.conftest import REPO, free_port, missing
 from tests.deploy import dashboards
 

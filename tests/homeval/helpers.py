@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from homeval.schema import parse_frame, read_listings_csv
+from homeval.data.schema import parse_frame, read_listings_csv
 
 
 def real_listings(files: list[Path]) -> pd.DataFrame:
@@ -19,7 +19,7 @@ def real_listings(files: list[Path]) -> pd.DataFrame:
 
 def small_model(frame: pd.DataFrame, kind: str = "lightgbm", **params: object):  # type: ignore[no-untyped-def]
     """A model fitted in a second or two (few trees), for tests of what wraps it."""
-    from homeval.modeling import build_estimator
+    from homeval.model.estimator import build_estimator
 
     defaults: dict[str, object] = (
         {"n_estimators": 30, "num_leaves": 15} if kind == "lightgbm" else {"max_depth": 6}

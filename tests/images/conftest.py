@@ -26,10 +26,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from homeval.scratch_db import scratch_database
 from tests.conftest import REPO, free_port, missing, mlflow_at
 from tests.homeval.helpers import real_listings, small_model
 from tests.inference.conftest import Registry, register
+from tests.scratch_db import scratch_database
 
 sys.path.insert(0, str(REPO / "scripts"))
 import images as builder
@@ -266,7 +266,7 @@ def stack(
     realtor_files: list[Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    from homeval.settings import Settings
+    from homeval.platform.settings import Settings
     from pipelines.local_run import run_locally
 
     images = {part: built(part) for part in ("components", "datasource", "mlflow")}

@@ -43,8 +43,8 @@ class Registry:
 
     def use(self) -> None:
         """Point this process (settings + MLflow) at the registry."""
-        from homeval.settings import Settings
-        from homeval.tracking import configure
+        from homeval.platform.settings import Settings
+        from homeval.registry.tracking import configure
 
         os.environ.update(self.env())
         configure(Settings(), create_experiment=False)
@@ -54,9 +54,9 @@ def register(registry: Registry, estimator: object, kind: str, alias: str | None
     import mlflow
     from mlflow import MlflowClient
 
-    from homeval.features import land_mask
-    from homeval.modeling import conformal_interval
-    from homeval.packaging import log_price_model
+    from homeval.model.estimator import conformal_interval
+    from homeval.model.features import land_mask
+    from homeval.registry.packaging import log_price_model
 
     frame = registry.listings
     predicted = estimator.predict(frame)  # type: ignore[attr-defined]
@@ -81,8 +81,8 @@ def listings(realtor_files: list[Path]) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory, listings: pd.DataFrame) -> Registry:
-    from homeval.settings import Settings
-    from homeval.tracking import configure
+    from homeval.platform.settings import Settings
+    from homeval.registry.tracking import configure
 
     home = tmp_path_factory.mktemp("registry")
     reg = Registry(home=home, tracking_uri=f"sqlite:///{home / 'mlflow.db'}", listings=listings)

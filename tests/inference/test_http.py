@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from homeval.feature_names import INPUT_FIELDS
-from homeval.features import to_records
-from homeval.schema import LISTING_FIELDS
+from homeval.data.schema import LISTING_FIELDS
+from homeval.model.feature_names import INPUT_FIELDS
+from homeval.model.features import to_records
 from tests.inference.conftest import Registry, Served, start_server, stop_server
 
 GOOD_V1 = {"state": "CT", "city": "Hartford", "zip_code": "06103", "bed": 3}
@@ -60,7 +60,7 @@ def client(server: Served) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def production(registry: Registry):  # type: ignore[no-untyped-def]
-    from homeval.packaging import load_price_model
+    from homeval.registry.packaging import load_price_model
 
     saved = dict(os.environ)
     try:
@@ -97,8 +97,8 @@ def test_lists_in_schema_order_are_listings_too(client: httpx.Client, registry: 
 
 
 def test_interval_when_asked(client: httpx.Client, registry: Registry, production) -> None:  # type: ignore[no-untyped-def]
-    from homeval.modeling import SEGMENTS
-    from homeval.places import NOVELTY
+    from homeval.model.estimator import SEGMENTS
+    from homeval.model.places import NOVELTY
 
     rows = sample(registry.listings, 10, seed=2)
     land = {**rows[0], "bed": None, "bath": None, "house_size": None}
@@ -145,7 +145,7 @@ def test_explain_adds_up_to_the_price(client: httpx.Client, registry: Registry) 
 def test_a_decision_tree_version_is_served_and_explained_side_by_side(
     client: httpx.Client, registry: Registry
 ) -> None:
-    from homeval.packaging import load_price_model
+    from homeval.registry.packaging import load_price_model
 
     names = client.get("/v1/models").json()["models"]
     assert {"house-price", "house-price-v1", "house-price-v2"} <= set(names)

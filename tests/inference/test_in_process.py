@@ -10,9 +10,9 @@ import httpx
 import orjson
 import pytest
 
-from homeval.pricing import load_pricer
-from homeval.settings import Settings
-from homeval.validation import parse_listing
+from homeval.data.validation import parse_listing
+from homeval.model.pricing import load_pricer
+from homeval.platform.settings import Settings
 from inference.model import HousePriceModel, PriceRequest
 from inference.server import PredictorServer
 from tests.inference.conftest import Registry

@@ -1,4 +1,4 @@
-"""The DAG's copy of ``homeval.steps.run_decisions`` answers as the platform does.
+"""The DAG's copy of ``homeval.workflow.steps.run_decisions`` answers as the platform does.
 
 Cluster mode reads what a KFP run decided from ``trainlogs`` in the DAG's own
 environment (``pipelines/dags/homeval_trigger/decisions.py``), which cannot import
@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from homeval.steps import run_decisions
-from homeval.store import Store
+from homeval.data.store import Store
+from homeval.workflow.steps import run_decisions
 from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "pipelines" / "dags"))

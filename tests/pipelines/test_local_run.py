@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from homeval.drift import REPORT_LATEST
-from homeval.settings import Settings
-from homeval.store import Store
+from homeval.data.store import Store
+from homeval.drift.check import REPORT_LATEST
+from homeval.platform.settings import Settings
 from tests.components.conftest import FAST_TRAINING
 from tests.datasource.server import running_feed
 

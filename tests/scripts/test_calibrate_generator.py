@@ -42,7 +42,7 @@ def test_the_committed_calibration_is_reproducible(
 
 
 def test_the_calibration_covers_every_state_and_says_where_its_numbers_come_from() -> None:
-    from homeval.schema import STATES
+    from homeval.data.schema import STATES
 
     states = json.loads(COMMITTED.read_text())["states"]
     assert list(states) == list(STATES)

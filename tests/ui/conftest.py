@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from homeval.schema import parse_frame, read_listings_csv
-from homeval.settings import Settings
-from homeval.store import Store
+from homeval.data.schema import parse_frame, read_listings_csv
+from homeval.data.store import Store
+from homeval.platform.settings import Settings
 from tests.conftest import REPO, free_port, missing, without_platform_settings
 
 HOMEVAL = REPO / ".venv/bin/homeval"
@@ -119,7 +119,7 @@ def real_rows(realtor_files: list[Path]) -> Any:
 
 
 def _seed(url: str, rows: Any) -> str:
-    from homeval.schema import ParsedBatch
+    from homeval.data.schema import ParsedBatch
 
     store = Store(url)
     store.init()

@@ -6,10 +6,10 @@ from __future__ import annotations
 import mlflow
 from mlflow import MlflowClient
 
-from homeval.modeling import conformal_interval, price_metrics
-from homeval.packaging import log_price_model
-from homeval.settings import Settings
-from homeval.tracking import configure
+from homeval.model.estimator import conformal_interval, price_metrics
+from homeval.platform.settings import Settings
+from homeval.registry.packaging import log_price_model
+from homeval.registry.tracking import configure
 from tests.conftest import realtor_csvs
 from tests.homeval.helpers import real_listings, small_model
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from homeval.schema import SchemaError
-from homeval.store import Store, StoreError, raw_houses
+from homeval.data.schema import SchemaError
+from homeval.data.store import Store, StoreError, raw_houses
 from ui.feedback import recent_user_rows, record_prediction
 
 LISTING = {

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
-from homeval.store import Store
+from homeval.data.store import Store
 from tests.conftest import free_port
 from tests.ui.conftest import Platform
 from tests.ui.test_predictor_client import silent_server  # noqa: F401  (fixture)
@@ -304,8 +304,8 @@ def test_the_training_tab_tables_the_log_with_metric_columns(services: Services)
 def test_the_drift_tab_reads_what_the_drift_step_wrote(
     services: Services, realtor_files: list[Path]
 ) -> None:
-    from homeval.drift import compare, write_reports
-    from homeval.schema import parse_frame, read_listings_csv
+    from homeval.data.schema import parse_frame, read_listings_csv
+    from homeval.drift.check import compare, write_reports
 
     first = drift_view(services)
     assert first.report is None
@@ -340,7 +340,7 @@ def test_user_rows_are_counted_by_the_teacher_share(services: Services) -> None:
 def test_priced_listings_are_watched_for_serving_drift(
     platform: Platform, tmp_path: Path, seeded_store: str, real_rows: Any
 ) -> None:
-    from tests.homeval.test_serving_drift import store_clean_rows
+    from tests.homeval.drift.test_serving import store_clean_rows
     from ui.handlers import serving_drift_view
 
     settings = platform.settings(
@@ -365,8 +365,8 @@ def test_priced_listings_are_watched_for_serving_drift(
 def test_priced_listings_never_become_training_rows(services: Services) -> None:
     """The whole loop: a listing priced in the UI stays a raw user row; processing (which
     makes the training data) drops it by its origin."""
-    from homeval.process import process_new
-    from homeval.store import clean_houses, raw_houses
+    from homeval.data.process import process_new
+    from homeval.data.store import clean_houses, raw_houses
 
     assert price_listing(services, FORM, "house-price").ok
     summary = process_new(services.store)

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from homeval.schema import STATES, ParsedBatch, parse_frame, parse_rows, read_listings_csv
-from homeval.store import Store, clean_houses
+from homeval.data.schema import STATES, ParsedBatch, parse_frame, parse_rows, read_listings_csv
+from homeval.data.store import Store, clean_houses
 from ui.location_choices import EMPTY, CachedLocationChoices, load_location_choices
 
 

@@ -6,9 +6,9 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
-from homeval.settings import Settings
-from homeval.store import Store
-from homeval.tracking import configure
+from homeval.data.store import Store
+from homeval.platform.settings import Settings
+from homeval.registry.tracking import configure
 from tests.conftest import free_port
 from ui.model_catalog import (
     RegistryUnavailableError,

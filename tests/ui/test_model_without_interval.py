@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from homeval.packaging import pip_requirements
+from homeval.registry.packaging import pip_requirements
 from tests.conftest import free_port, without_platform_settings
 from tests.homeval.helpers import real_listings, small_model
 from tests.ui.conftest import HOMEVAL, wait_ready
@@ -52,7 +52,7 @@ def folder_predictor(
 def test_a_model_without_interval_is_priced_without_a_range(
     folder_predictor: str, tmp_path: Path, seeded_store: str
 ) -> None:
-    from homeval.settings import Settings
+    from homeval.platform.settings import Settings
 
     settings = Settings(
         home=tmp_path / "h", database_url=seeded_store, predictor_url=folder_predictor

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from homeval.explain import dollar_effects
+from homeval.model.explain import dollar_effects
 from ui.predictor_client import Explanation
 from ui.price_explanation import money, signed_money, waterfall
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from homeval.settings import Settings
+from homeval.platform.settings import Settings
 from tests.conftest import REPO, free_port
 
 CONTRACT = {

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from homeval.store import Store
+from homeval.data.store import Store
 from ui.training_history import history_frame, metric_columns
 
 

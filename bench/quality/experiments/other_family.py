@@ -38,9 +38,9 @@ sys.path.insert(0, str(HERE.parents[2]))  # the repo: homeval
 from common import DEFAULT_DATA  # noqa: E402
 from common import clean_folder as clean_rows  # noqa: E402
 
-from homeval.features import ListingEncoder, land_mask  # noqa: E402
-from homeval.modeling import build_estimator, price_metrics  # noqa: E402
-from homeval.training import split_parts  # noqa: E402
+from homeval.model.estimator import build_estimator, price_metrics  # noqa: E402
+from homeval.model.features import ListingEncoder, land_mask  # noqa: E402
+from homeval.model.training import split_parts  # noqa: E402
 
 CATEGORICAL = ["state", "city", "zip_code", "zip3", "brokered_by", "status"]
 CATBOOST = {"iterations": 2000, "learning_rate": 0.05, "depth": 6, "loss_function": "RMSE"}

@@ -30,9 +30,9 @@ from common import DEFAULT_DATA  # noqa: E402
 from common import clean_folder as clean_rows  # noqa: E402
 from variants import lgbm  # noqa: E402  (the harness's LightGBM: defaults + changes, one thread)
 
-from homeval.features import ListingEncoder  # noqa: E402
-from homeval.modeling import LIGHTGBM_DEFAULTS, price_metrics  # noqa: E402
-from homeval.training import split_parts  # noqa: E402
+from homeval.model.estimator import LIGHTGBM_DEFAULTS, price_metrics  # noqa: E402
+from homeval.model.features import ListingEncoder  # noqa: E402
+from homeval.model.training import split_parts  # noqa: E402
 
 SPACE: dict[str, list[Any]] = {
     "num_leaves": [15, 31, 63, 127, 255],

@@ -32,9 +32,9 @@ sys.path.insert(0, str(HERE.parents[2]))  # the repo: homeval
 from common import DEFAULT_DATA  # noqa: E402
 from common import clean_folder as clean_rows  # noqa: E402
 
-from homeval.features import ListingEncoder, _property_folds, city_key  # noqa: E402
-from homeval.modeling import LIGHTGBM_DEFAULTS, price_metrics  # noqa: E402
-from homeval.training import split_parts  # noqa: E402
+from homeval.model.estimator import LIGHTGBM_DEFAULTS, price_metrics  # noqa: E402
+from homeval.model.features import ListingEncoder, _property_folds, city_key  # noqa: E402
+from homeval.model.training import split_parts  # noqa: E402
 
 CACHE = HERE / ".work"
 N_FOLDS = 5
@@ -54,10 +54,10 @@ def clean_rows_full_schema_first(realtor_dir: Path) -> pd.DataFrame:
     """
     import tempfile
 
-    from homeval.process import process_new
-    from homeval.schema import parse_frame, read_listings_csv
-    from homeval.store import Store
-    from homeval.training import load_clean
+    from homeval.data.process import process_new
+    from homeval.data.schema import parse_frame, read_listings_csv
+    from homeval.data.store import Store
+    from homeval.model.training import load_clean
 
     files = sorted(realtor_dir.glob("*.csv"), key=lambda p: ("cmaldikar" not in p.name, p.name))
     with tempfile.TemporaryDirectory() as folder:

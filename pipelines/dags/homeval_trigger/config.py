@@ -1,6 +1,6 @@
 """Where the DAG learns its deployment: read once from the environment of the Airflow worker.
 
-The Airflow environment cannot import ``homeval.settings`` (it cannot install homeval), so
+The Airflow environment cannot import ``homeval.platform.settings`` (it cannot install homeval), so
 the few values the DAG needs are read here, under the same ``HOMEVAL_*`` names the platform
 uses, with a clear error naming the variable when one is malformed.  Nothing here is an
 address or absolute path: every location comes from the environment or is relative to

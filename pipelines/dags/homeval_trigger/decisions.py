@@ -6,7 +6,7 @@ as ``pipeline_run``; the KFP API only knows task states.  When the worker is giv
 store's URL (``HOMEVAL_DATABASE_URL``, the ``homeval-db`` Secret) the task reads those
 rows back, so its log and XCom say what the run decided, as in local mode.
 
-This rebuilds the decisions exactly as ``homeval.steps.run_decisions`` does (the last
+This rebuilds the decisions exactly as ``homeval.workflow.steps.run_decisions`` does (the last
 row of each step wins); it is a copy because the DAG's environment cannot install
 homeval (Airflow 3 and kserve do not share a virtualenv), and a test in the platform's
 suite holds the two to the same answers on rows homeval itself wrote.

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from homeval.store import Store, raw_batches, raw_houses
+from homeval.data.store import Store, raw_batches, raw_houses
 from tests.conftest import ctrl_c_reaches_it, free_port
 from tests.datasource.server import running_feed
 
@@ -184,7 +184,7 @@ def test_up_prepares_the_store_in_a_child_and_keeps_pandas_out(tmp_path: Path) -
     by ``homeval db init`` in a child, whose words and exit code ``up`` passes on."""
     script = (
         "import sys, typer; from homeval.cli.up import _prepare_store; "
-        "from homeval.settings import Settings\n"
+        "from homeval.platform.settings import Settings\n"
         "try: print(_prepare_store(Settings(), here=False)); print('pandas' in sys.modules)\n"
         "except typer.Exit as stop: sys.exit(stop.exit_code)"
     )

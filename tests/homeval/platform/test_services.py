@@ -9,7 +9,7 @@ import pytest
 
 from homeval.platform.launcher import LaunchError, Supervisor
 from homeval.platform.services import ProductionQuery, mlflow_service, mlflow_ui_url
-from homeval.settings import Settings
+from homeval.platform.settings import Settings
 from tests.conftest import free_port
 
 

@@ -1,0 +1,1 @@
+"""MLflow: where runs are tracked, how a model is logged and loaded, and which version serves."""
