@@ -9,7 +9,11 @@ whole load even if the alias moves meanwhile.
 
 from __future__ import annotations
 
+import importlib
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata as pkg_metadata
 from pathlib import Path
@@ -21,9 +25,20 @@ from homeval.model.estimator import ModelKind, ModelParts, PriceInterval, model_
 from homeval.model.feature_names import FEATURE_FIELDS, FEATURES, INPUT_FIELDS
 
 MODEL_ARTIFACT: Final = "model"
-MODEL_FORMAT: Final = 2
-"""What this homeval can serve: bump when a model logged by an older homeval can no longer
-be loaded by this code (2: place knowledge, novelty segments; 1: before issue 17)."""
+MODEL_FORMAT: Final = 3
+"""The format this homeval logs: bump when a model it logs could not be loaded by an older
+homeval, so that one says so instead of failing on an import (3: the model's classes in
+homeval's domain packages; 2: place knowledge, novelty segments; 1: before issue 17)."""
+OLDEST_SERVED_FORMAT: Final = 2
+"""The oldest format this homeval still loads; older models must be retrained."""
+FORMAT_2_MODULES: Final = {
+    "homeval.modeling": "homeval.model.estimator",
+    "homeval.features": "homeval.model.features",
+    "homeval.geography": "homeval.model.geography",
+    "homeval.places": "homeval.model.places",
+}
+"""Where the classes a format-2 model pickled by reference (under homeval 0.1's flat module
+names) live now."""
 MODEL_FORMAT_TAG: Final = "homeval.model_format"
 """Run tag (and model metadata key) holding a logged model's ``MODEL_FORMAT``."""
 _MODELS_URI: Final = re.compile(
@@ -75,6 +90,24 @@ def log_price_model(
 
 class OutdatedModelError(ValueError):
     """A model logged by a homeval whose model format this one cannot serve."""
+
+
+@contextmanager
+def _module_names_of(model_format: int) -> Iterator[None]:
+    """While a model of an older format unpickles, its classes' old module names resolve
+    to the modules that hold them now; afterwards those names are gone again, so no new
+    code can import them by accident."""
+    if model_format != 2:
+        yield
+        return
+    added = [old for old in FORMAT_2_MODULES if old not in sys.modules]
+    for old in added:
+        sys.modules[old] = importlib.import_module(FORMAT_2_MODULES[old])
+    try:
+        yield
+    finally:
+        for old in added:
+            sys.modules.pop(old, None)
 
 
 @dataclass(frozen=True)
@@ -143,14 +176,16 @@ def load_price_model(uri: str, client: Any | None = None) -> PriceModel:
     logged = int(
         meta.get("homeval_model_format", 1 if "homeval_model_kind" in meta else MODEL_FORMAT)
     )
-    if logged != MODEL_FORMAT:
+    if not OLDEST_SERVED_FORMAT <= logged <= MODEL_FORMAT:
         which = f"version {resolved.version}" if resolved.version else uri
+        served = f"{OLDEST_SERVED_FORMAT}–{MODEL_FORMAT}"
         raise OutdatedModelError(
             f"model {which} was logged by {'an older' if logged < MODEL_FORMAT else 'a newer'} "
-            f"homeval (model format {logged}; this one serves {MODEL_FORMAT}): run the "
+            f"homeval (model format {logged}; this one serves {served}): run the "
             "pipeline to train a model of this version"
         )
-    estimator = mlflow.sklearn.load_model(str(local))
+    with _module_names_of(logged):
+        estimator = mlflow.sklearn.load_model(str(local))
     interval = PriceInterval.from_dict(meta["interval"]) if "interval" in meta else None
     return PriceModel(
         estimator=estimator,

@@ -199,7 +199,7 @@ def drift_step(
     The drift check is logged (step ``drift``); a "no training needed" decision is logged
     as a skip (step ``gates``) with the drift check's reason.
     """
-    from homeval.registry.packaging import MODEL_FORMAT
+    from homeval.registry.packaging import MODEL_FORMAT, OLDEST_SERVED_FORMAT
     from homeval.registry.promotion import model_format, production_model
 
     threshold = override(drift_share_threshold, settings.drift_share_threshold)
@@ -226,8 +226,9 @@ def drift_step(
         logged = model_format(settings, production) if production is not None else MODEL_FORMAT
         outdated = (
             f"production model v{production.version} was logged by an older homeval "
-            f"(model format {logged}, this one serves {MODEL_FORMAT}): retrain"
-            if production is not None and logged < MODEL_FORMAT
+            f"(model format {logged}, this one serves {OLDEST_SERVED_FORMAT}–{MODEL_FORMAT}): "
+            "retrain"
+            if production is not None and logged < OLDEST_SERVED_FORMAT
             else ""
         )
         decision = needs_training(

@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import importlib
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import cloudpickle
 import mlflow
 import numpy as np
 import pandas as pd
@@ -94,3 +100,69 @@ def test_a_folder_saved_by_hand_loads(listings: pd.DataFrame, tmp_path: Path) ->
     loaded = load_price_model(str(tmp_path / "m"))
     assert loaded.interval is None
     np.testing.assert_allclose(loaded.predict(listings.head(50)), model.predict(listings.head(50)))
+
+
+@contextmanager
+def _pickled_as_format_2() -> Iterator[None]:
+    """Pickle as homeval 0.1 did: the classes and functions of the modules a model
+    references named by their modules of then (``homeval.features``, …)."""
+    from homeval.registry.packaging import FORMAT_2_MODULES
+
+    renamed: list[tuple[Any, str, str]] = []
+    for old, new in FORMAT_2_MODULES.items():
+        module = importlib.import_module(new)
+        sys.modules[old] = module
+        renamed += [
+            (value, old, new)
+            for value in vars(module).values()
+            if callable(value) and getattr(value, "__module__", None) == new
+        ]
+    try:
+        for value, old, _ in renamed:
+            value.__module__ = old
+        yield
+    finally:
+        for value, _, new in renamed:
+            value.__module__ = new
+        for old in FORMAT_2_MODULES:
+            sys.modules.pop(old, None)
+
+
+def test_a_model_of_the_previous_format_loads_from_its_old_module_names(
+    listings: pd.DataFrame, tmp_path: Path
+) -> None:
+    """Format 2 models (homeval 0.1) pickled their classes under flat module names that
+    no longer exist; they load, and predict as before, without those names staying."""
+    model = small_model(listings.head(3_000))
+    interval = conformal_interval(
+        listings["price"].head(3_000), model.predict(listings.head(3_000)), 0.9
+    )
+    folder = tmp_path / "v2"
+    meta = {"homeval_model_kind": "lightgbm", "homeval_model_format": 2,
+            "interval": interval.to_dict()}  # fmt: skip
+    with _pickled_as_format_2():
+        mlflow.sklearn.save_model(
+            model, str(folder), serialization_format="cloudpickle", metadata=meta
+        )
+    raw = (folder / "model.pkl").read_bytes()
+    assert b"homeval.features" in raw
+    assert b"homeval.model." not in raw
+    with pytest.raises(ModuleNotFoundError, match="homeval"):
+        cloudpickle.loads(raw)  # the old names alone do not resolve
+
+    loaded = load_price_model(str(folder))
+    assert loaded.interval == interval
+    np.testing.assert_allclose(loaded.predict(listings.head(50)), model.predict(listings.head(50)))
+    assert "homeval.features" not in sys.modules
+
+
+def test_a_model_of_a_newer_format_is_refused(listings: pd.DataFrame, tmp_path: Path) -> None:
+    from homeval.registry.packaging import MODEL_FORMAT, OutdatedModelError
+
+    model = small_model(listings.head(3_000))
+    meta = {"homeval_model_kind": "lightgbm", "homeval_model_format": MODEL_FORMAT + 1}
+    mlflow.sklearn.save_model(
+        model, str(tmp_path / "m"), serialization_format="cloudpickle", metadata=meta
+    )
+    with pytest.raises(OutdatedModelError, match=r"newer homeval \(model format"):
+        load_price_model(str(tmp_path / "m"))
