@@ -64,9 +64,9 @@ import sqlalchemy as sa
 
 from homeval.data.store import Store, clean_houses
 from homeval.drift.verdict import disagrees_with_share_rule, verdict
-from homeval.model.training import CLEAN_MAX_ID_TAG, REFERENCE_ARTIFACT
 from homeval.platform.retention import prune
 from homeval.platform.settings import Settings
+from homeval.registry.runs import CLEAN_MAX_ID_TAG, REFERENCE_ARTIFACT
 
 NUM_METHOD: Final = "wasserstein"
 NUM_THRESHOLD: Final = 0.1

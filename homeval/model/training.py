@@ -1,4 +1,7 @@
-"""Train the candidates on the clean listings and record each in MLflow.
+"""Train the candidates on the clean listings and score each on the property hold-out.
+
+What a run trained is recorded in MLflow by ``homeval.registry.runs`` (this module talks
+to no tracking server, so benchmarks and tests train exactly as the pipeline does).
 
 Candidates are LightGBM and a single decision tree (the interpretable reference); a
 ZIP-median price is measured beside them, so every metric has a floor to be read against.
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -35,51 +38,37 @@ from homeval.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
-REFERENCE_ARTIFACT: Final = "reference/reference.parquet"
-"""Sample of the training rows, logged with the model: the drift step's reference."""
-CLEAN_MAX_ID_TAG: Final = "homeval.clean_max_id"
-CANDIDATE_TAG: Final = "homeval.candidate"
-PIPELINE_RUN_TAG: Final = "homeval.pipeline_run"
 PARTS: Final = ("train", "calibration", "test")
 
 
 @dataclass
-class Candidate:
-    """One trained model and how it did on the hold-out."""
+class FittedCandidate:
+    """One trained model, its settings, its price interval and how it did on the hold-out."""
 
-    kind: str
-    run_id: str
-    model_uri: str
+    estimator: Any
+    params: dict[str, Any]
+    interval: PriceInterval
     metrics: dict[str, float]
-    params: dict[str, Any] = field(default_factory=dict)
-    interval: dict[str, float] = field(default_factory=dict)
-    fit_seconds: float = 0.0
+    fit_seconds: float
 
 
 @dataclass
-class TrainResult:
-    """Everything the promote step needs, as plain data (it crosses KFP steps as JSON)."""
+class TrainedCandidates:
+    """What one training run made, before anything is recorded."""
 
-    candidates: list[Candidate]
-    best: str
-    selection_metric: str
+    fitted: dict[ModelKind, FittedCandidate]
+    """Candidate kind -> its model, in ``MODEL_KINDS`` order."""
     baseline: dict[str, float]
+    """The ZIP-median price's metrics on the same hold-out."""
     clean_max_id: int
+    """The newest clean listing the run could see (its hold-out is rebuilt from it)."""
     rows: dict[str, int]
-    pipeline_run: str | None = None
+    train: pd.DataFrame
+    """The rows the models were fitted on (the drift reference is sampled from them)."""
 
-    @property
-    def best_candidate(self) -> Candidate:
-        return next(c for c in self.candidates if c.kind == self.best)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainResult:
-        values = dict(data)
-        values["candidates"] = [Candidate(**c) for c in values["candidates"]]
-        return cls(**values)
+    def best(self, metric: str) -> ModelKind:
+        """The kind with the lowest ``metric`` on the hold-out."""
+        return min(self.fitted, key=lambda kind: self.fitted[kind].metrics[metric])
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -159,16 +148,9 @@ def candidate_params(kind: ModelKind, settings: Settings) -> dict[str, Any]:
     return {"max_depth": settings.train_tree_max_depth}
 
 
-def train_candidates(
-    store: Store, settings: Settings, *, pipeline_run: str | None = None
-) -> TrainResult:
-    """Fit every candidate, score it on the property hold-out, log it to MLflow."""
-    import mlflow
-
-    from homeval.registry.packaging import log_price_model
-    from homeval.registry.tracking import configure
-
-    configure(settings)
+def train_candidates(store: Store, settings: Settings) -> TrainedCandidates:
+    """Fit every candidate on the training part, calibrate its interval and score it on
+    the property hold-out, beside the ZIP-median baseline."""
     frame = load_clean(store)
     if frame.empty:
         raise ValueError("no clean listings to train on: run collect and process first")
@@ -194,78 +176,34 @@ def train_candidates(
             rows["train"],
         )
         rows["train_available"], rows["train"] = rows["train"], len(train)
-    tags = {PIPELINE_RUN_TAG: pipeline_run or "", CLEAN_MAX_ID_TAG: str(clean_max_id)}
 
     baseline = price_metrics(test["price"], zip_median_prices(train, test))
-    with mlflow.start_run(
-        run_name="zip_median_baseline", tags={**tags, CANDIDATE_TAG: "zip_median"}
-    ):
-        mlflow.log_metrics({f"test_{k}": v for k, v in baseline.items()})
-
     params_by_kind = {kind: candidate_params(kind, settings) for kind in MODEL_KINDS}
     fit_seconds: dict[str, float] = {}
     models = fit_candidates(params_by_kind, train, settings.train_seed, fit_seconds)
     intervals = calibrate_intervals(models, params_by_kind, (train, calibration), settings)
-    candidates: list[Candidate] = []
+    fitted: dict[ModelKind, FittedCandidate] = {}
     for kind in MODEL_KINDS:
-        params, estimator, interval = params_by_kind[kind], models[kind], intervals[kind]
-        seconds = fit_seconds[kind]  # the shared encoding and this kind's fit
-        scored = predicted_residuals(estimator, test)
+        scored = predicted_residuals(models[kind], test)
         metrics = price_metrics(scored.price, scored.predicted)
-        metrics.update(interval_coverage(interval, scored))
-        with mlflow.start_run(run_name=kind, tags={**tags, CANDIDATE_TAG: kind}) as run:
-            mlflow.log_params({**params, "kind": kind, **{f"rows_{p}": n for p, n in rows.items()}})
-            mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
-            mlflow.log_metrics({f"baseline_{k}": v for k, v in baseline.items()})
-            mlflow.log_metric("fit_seconds", seconds)
-            info = log_price_model(
-                estimator,
-                kind=kind,
-                interval=interval,
-                input_example=train,
-                extra={"clean_max_id": clean_max_id, "rows": rows},
-            )
+        metrics.update(interval_coverage(intervals[kind], scored))
+        fitted[kind] = FittedCandidate(
+            estimator=models[kind],
+            params=params_by_kind[kind],
+            interval=intervals[kind],
+            metrics=metrics,
+            fit_seconds=fit_seconds[kind],  # the shared encoding and this kind's fit
+        )
         log.info(
             "%s: %s=%.4f r2_log=%.3f (%.1fs)",
             kind,
             settings.selection_metric,
             metrics[settings.selection_metric],
             metrics["r2_log"],
-            seconds,
+            fit_seconds[kind],
         )
-        candidates.append(
-            Candidate(
-                kind=kind,
-                run_id=run.info.run_id,
-                model_uri=info.model_uri,
-                metrics=metrics,
-                params=params,
-                interval=interval.to_dict(),
-                fit_seconds=seconds,
-            )
-        )
-    best = min(candidates, key=lambda c: c.metrics[settings.selection_metric])
-    _log_reference(best.run_id, train, settings.drift_sample_rows, settings.train_seed)
-    store.log_training(
-        step="train",
-        status="trained",
-        message=(
-            f"best candidate {best.kind}: {settings.selection_metric} "
-            f"{best.metrics[settings.selection_metric]:.4f} on {rows['test']} hold-out listings "
-            f"(ZIP median {baseline[settings.selection_metric]:.4f})"
-        ),
-        metrics={**best.metrics, **{f"baseline_{k}": v for k, v in baseline.items()}},
-        run_ids={c.kind: c.run_id for c in candidates},
-        pipeline_run=pipeline_run,
-    )
-    return TrainResult(
-        candidates=candidates,
-        best=best.kind,
-        selection_metric=settings.selection_metric,
-        baseline=baseline,
-        clean_max_id=clean_max_id,
-        rows=rows,
-        pipeline_run=pipeline_run,
+    return TrainedCandidates(
+        fitted=fitted, baseline=baseline, clean_max_id=clean_max_id, rows=rows, train=train
     )
 
 
@@ -322,19 +260,3 @@ def interval_coverage(interval: PriceInterval, scored: Any) -> dict[str, float]:
         if mask.any():
             out[f"interval_coverage_{segment.replace(':', '_')}"] = float(inside[mask].mean())
     return out
-
-
-def _log_reference(run_id: str, train: pd.DataFrame, max_rows: int, seed: int) -> None:
-    """Keep what the model learnt from, sampled, next to it: the drift reference."""
-    import tempfile
-    from pathlib import Path
-
-    import mlflow
-
-    sample = train if len(train) <= max_rows else train.sample(max_rows, random_state=seed)
-    columns = ["price", *INPUT_FIELDS]
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / Path(REFERENCE_ARTIFACT).name
-        sample.loc[:, columns].astype({"prev_sold_date": "string"}).to_parquet(path, index=False)
-        with mlflow.start_run(run_id=run_id):
-            mlflow.log_artifact(str(path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))

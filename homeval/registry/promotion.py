@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from homeval.data.store import Store
-from homeval.model.training import CANDIDATE_TAG, CLEAN_MAX_ID_TAG, TrainResult, holdout
+from homeval.model.training import holdout
 from homeval.platform.settings import Settings
 from homeval.registry.packaging import (
     MODEL_FORMAT,
@@ -27,6 +27,7 @@ from homeval.registry.packaging import (
     load_price_model,
     resolve,
 )
+from homeval.registry.runs import CANDIDATE_TAG, CLEAN_MAX_ID_TAG, TrainResult
 
 log = logging.getLogger(__name__)
 

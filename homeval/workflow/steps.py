@@ -254,13 +254,15 @@ def drift_step(
 def train_step(settings: Settings, *, pipeline_run: str) -> dict[str, Any]:
     """Train every candidate; returns ``TrainResult.to_dict()`` (the promote step's input).
 
-    ``train_candidates`` writes the step's ``trainlogs`` row itself.
+    ``record_candidates`` writes the step's ``trainlogs`` row itself.
     """
     from homeval.model.training import train_candidates
+    from homeval.registry.runs import record_candidates
 
     store = _store(settings)
     try:
-        result = train_candidates(store, settings, pipeline_run=pipeline_run)
+        trained = train_candidates(store, settings)
+        result = record_candidates(trained, store, settings, pipeline_run=pipeline_run)
         log.info("train: best candidate %s of %d", result.best, len(result.candidates))
         return result.to_dict()
     finally:

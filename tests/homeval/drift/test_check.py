@@ -29,9 +29,9 @@ from homeval.drift.check import (
     new_clean_rows,
     with_verdict,
 )
-from homeval.model.training import CLEAN_MAX_ID_TAG, REFERENCE_ARTIFACT
 from homeval.platform.settings import Settings
 from homeval.registry.packaging import ResolvedModel
+from homeval.registry.runs import CLEAN_MAX_ID_TAG, REFERENCE_ARTIFACT
 
 
 def listings(n: int, seed: int, **drift: object) -> pd.DataFrame:

@@ -3,24 +3,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pandas as pd
 import pytest
-from mlflow import MlflowClient
 
 from homeval.data.process import process_new
 from homeval.data.schema import parse_frame, read_listings_csv
-from homeval.data.store import Store, clean_houses
-from homeval.model.training import (
-    REFERENCE_ARTIFACT,
-    TrainResult,
-    split_parts,
-    train_candidates,
-    zip_median_prices,
-)
+from homeval.data.store import Store
+from homeval.model.training import split_parts, train_candidates, zip_median_prices
 from homeval.platform.settings import Settings
-from homeval.registry.packaging import load_price_model
-from homeval.registry.promotion import production_model, promote
+from tests.conftest import mlflow_at
 
 
 @pytest.fixture
@@ -64,61 +55,23 @@ def test_zip_median_falls_back_to_city_then_state() -> None:
     assert list(zip_median_prices(train, target)) == [200.0, 1000.0, 300.0, 300.0]
 
 
-def test_train_then_promote_then_defend(store: Store, settings: Settings) -> None:
-    result = train_candidates(store, settings, pipeline_run="run-1")
-    assert {c.kind for c in result.candidates} == {"lightgbm", "decision_tree"}
-    assert result.best == "lightgbm"
-    best = result.best_candidate
-    assert best.metrics["r2_log"] > 0.5
-    assert best.metrics["mdape"] < result.baseline["mdape"]
-    assert 0.8 <= best.metrics["interval_coverage"] <= 1.0
-    # the reference sample travels with the model
-    reference = mlflow.artifacts.download_artifacts(
-        run_id=best.run_id, artifact_path=REFERENCE_ARTIFACT
-    )
-    assert len(pd.read_parquet(reference)) == 1000
-
-    first = promote(TrainResult.from_dict(result.to_dict()), store, settings)
-    assert first.promoted
-    assert (first.version, first.champion_version) == ("1", None)
-    assert production_model(settings).version == "1"  # type: ignore[union-attr]
-
-    # a weaker challenger on the same hold-out does not take the alias; this one also
-    # trains on a sample of the training listings (HOMEVAL_TRAIN_MAX_ROWS)
-    weak = Settings(train_n_estimators=2, train_num_leaves=2, train_max_rows=3_000)
-    weak_result = train_candidates(store, weak)
-    assert weak_result.rows["train"] <= 3_500 < weak_result.rows["train_available"]
-    assert weak_result.rows["test"] == result.rows["test"]  # the hold-out is never sampled
-    second = promote(weak_result, store, weak)
-    assert not second.promoted
-    assert second.champion_metrics["mdape"] < second.challenger_metrics["mdape"]
-    assert production_model(settings).version == "1"  # type: ignore[union-attr]
-
-    log = store.training_log()
-    assert list(log["status"][:4]) == ["kept_champion", "trained", "promoted", "trained"]
-    assert "does not beat champion v1" in log["message"][0]
-    assert log["run_ids"][2]["lightgbm"] == best.run_id
-    version = MlflowClient().get_model_version(settings.model_name, "1")
-    assert "homeval.production_since" in version.tags
-    loaded = load_price_model(f"models:/{settings.model_name}@{settings.model_alias}")
-    some = store.read_frame(clean_houses.select().limit(5))
-    assert np.isfinite(loaded.predict(some)).all()
-
-
-def test_after_a_market_move_the_challenger_wins_on_fresh_listings(settings: Settings) -> None:
-    """Prices doubled: the champion is judged where it will be used, on new listings."""
-    from homeval.data.datagen import generate
-    from homeval.data.schema import parse_frame
-
-    store = Store.from_settings(settings)
-    store.init()
-    store.ingest_batch(parse_frame(generate(12_000, seed=1)), batch_id="before")
-    process_new(store)
-    first = promote(train_candidates(store, settings), store, settings)
-    assert first.promoted
-    store.ingest_batch(parse_frame(generate(12_000, seed=2, price_shift=1.0)), batch_id="after")
-    process_new(store)
-    second = promote(train_candidates(store, settings), store, settings)
-    assert second.promoted, second.reason
-    assert "fresh hold-out" in second.reason
-    assert second.challenger_metrics["n"] < 12_000 * 0.25  # only listings v1 never saw
+def test_training_scores_every_candidate_and_records_nothing(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """Training is the model's business alone: no MLflow run is started or logged, so a
+    benchmark trains exactly as the pipeline does; ``homeval.registry.runs`` records it."""
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    small = Settings(train_n_estimators=20, train_num_leaves=15, train_max_rows=3_000)
+    with mlflow_at(tracking):
+        trained = train_candidates(store, small)
+        assert mlflow.active_run() is None
+        assert mlflow.get_tracking_uri() == tracking  # nothing reconfigured MLflow
+    assert set(trained.fitted) == {"lightgbm", "decision_tree"}
+    assert trained.best("mdape") in trained.fitted
+    for fitted in trained.fitted.values():
+        assert 0.5 <= fitted.metrics["interval_coverage"] <= 1.0
+        assert fitted.metrics["mdape"] > 0
+    assert trained.rows["train"] <= 3_500 < trained.rows["train_available"]
+    assert len(trained.train) == trained.rows["train"]
+    assert not (tmp_path / "mlflow.db").exists()  # and nothing was written to it
+    assert store.training_log().empty
