@@ -26,12 +26,7 @@ import sqlalchemy as sa
 from homeval.data.listing_input import FIELD_LABELS, check_field, check_listing
 from homeval.data.store import Store, StoreError
 from homeval.platform.settings import Settings
-from ui import metrics
-from ui.drift_view import DriftSummary, read_drift_summary
-from ui.feedback import record_prediction, rows_added_by
-from ui.limits import RateLimiter
-from ui.location_choices import CachedLocationChoices, LocationChoices
-from ui.model_catalog import (
+from homeval.registry.catalog import (
     RegistryUnavailableError,
     VersionInfo,
     format_metric,
@@ -40,6 +35,11 @@ from ui.model_catalog import (
     metric_label,
     promotion_times,
 )
+from ui import metrics
+from ui.drift_view import DriftSummary, read_drift_summary
+from ui.feedback import record_prediction, rows_added_by
+from ui.limits import RateLimiter
+from ui.location_choices import CachedLocationChoices, LocationChoices
 from ui.predictor_client import PredictorClient, PredictorError, PricePrediction
 from ui.price_explanation import Waterfall, money, waterfall
 from ui.training_history import history_frame, metric_columns

@@ -72,7 +72,7 @@ def test_the_image_packages_are_enough_to_serve(tmp_path: Path) -> None:
     # the Models tab's registry client (mlflow-skinny) and the serving-drift check (evidently)
     probe = subprocess.run(
         [str(venv / "bin/python"), "-c",
-         "from mlflow import MlflowClient; import evidently, ui.server, ui.model_catalog"],
+         "from mlflow import MlflowClient; import evidently, ui.server, homeval.registry.catalog"],
         env=run_env, capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
     assert probe.returncode == 0, probe.stderr[-2000:]

@@ -8,14 +8,14 @@ from mlflow import MlflowClient
 
 from homeval.data.store import Store
 from homeval.platform.settings import Settings
-from homeval.registry.tracking import configure
-from tests.conftest import free_port
-from ui.model_catalog import (
+from homeval.registry.catalog import (
     RegistryUnavailableError,
     headline,
     list_versions,
     promotion_times,
 )
+from homeval.registry.tracking import configure
+from tests.conftest import free_port
 
 
 def _version(client: MlflowClient, name: str, metrics: dict[str, float], kind: str) -> str:
@@ -74,7 +74,7 @@ def test_an_unreachable_registry_raises_a_readable_error() -> None:
 
 
 def test_metrics_read_as_a_person_reads_them() -> None:
-    from ui.model_catalog import format_metric, metric_label
+    from homeval.registry.catalog import format_metric, metric_label
 
     assert metric_label("test_mdape") == "median % error"
     assert metric_label("rmse") == "RMSE"
