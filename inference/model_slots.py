@@ -190,9 +190,9 @@ class ModelWatcher:
     def _client(self) -> Any:
         if self.client_factory is not None:
             return self.client_factory()
-        from mlflow import MlflowClient
+        from homeval.registry.tracking import client
 
-        return MlflowClient()
+        return client()
 
     def _poll_pinned(self) -> bool:
         try:

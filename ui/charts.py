@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from homeval.registry.catalog import metric_label
+from ui.metric_labels import metric_label
 from ui.price_explanation import Waterfall, money, signed_money
 
 UP: Final = "#2e7d32"

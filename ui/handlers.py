@@ -10,7 +10,6 @@ the page keeps working because no handler depends on another's success.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 import uuid
@@ -29,10 +28,7 @@ from homeval.platform.settings import Settings
 from homeval.registry.catalog import (
     RegistryUnavailableError,
     VersionInfo,
-    format_metric,
-    headline,
     list_versions,
-    metric_label,
     promotion_times,
 )
 from ui import metrics
@@ -40,6 +36,7 @@ from ui.drift_view import DriftSummary, read_drift_summary
 from ui.feedback import record_prediction, rows_added_by
 from ui.limits import RateLimiter
 from ui.location_choices import CachedLocationChoices, LocationChoices
+from ui.metric_labels import format_metric, headline, metric_label
 from ui.predictor_client import PredictorClient, PredictorError, PricePrediction
 from ui.price_explanation import Waterfall, money, waterfall
 from ui.training_history import history_frame, metric_columns
@@ -80,26 +77,14 @@ class Services:
 
 
 def _registry_factory(settings: Settings) -> Callable[[], Any]:
-    """An MlflowClient that fails fast: a page must not hang for minutes of retries."""
+    """The registry client, made on first use: MLflow is slow to import."""
     client: list[Any] = []
 
     def get() -> Any:
         if not client:
-            os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-            os.environ.setdefault(
-                "MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(max(1, settings.ui_registry_timeout_s)))
-            )
-            from mlflow import MlflowClient
+            from homeval.registry.tracking import fail_fast_client
 
-            from homeval.registry.tracking import configure
-
-            configure(settings, create_experiment=False)
-            client.append(
-                MlflowClient(
-                    tracking_uri=settings.mlflow_tracking_uri,
-                    registry_uri=settings.mlflow_registry_uri,
-                )
-            )
+            client.append(fail_fast_client(settings, timeout_s=settings.ui_registry_timeout_s))
         return client[0]
 
     return get

@@ -52,7 +52,7 @@ def history_frame(store: Store, limit: int = 500) -> pd.DataFrame:
 
 def metric_columns(frame: pd.DataFrame) -> list[str]:
     """Metric columns with at least one value, the headline ones first."""
-    from homeval.registry.catalog import HEADLINE_METRICS
+    from ui.metric_labels import HEADLINE_METRICS
 
     names = [c for c in frame.columns if c not in BASE_COLUMNS and frame[c].notna().any()]
 

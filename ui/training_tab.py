@@ -7,9 +7,9 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from homeval.registry.catalog import metric_label
 from ui import charts, handlers
 from ui.events import PAGE_ONLY, guard
+from ui.metric_labels import metric_label
 
 
 def build(services: handlers.Services) -> None:

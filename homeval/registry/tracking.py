@@ -8,7 +8,7 @@ a cluster (tracking server + S3) differ only in environment variables.
 from __future__ import annotations
 
 import os
-from typing import Final
+from typing import Any, Final
 
 from homeval.platform.settings import Settings
 
@@ -66,3 +66,24 @@ def experiment_id(settings: Settings) -> str:
     if found.tags.get(key) != kind:
         client.set_experiment_tag(found.experiment_id, key, kind)
     return str(found.experiment_id)
+
+
+def client() -> Any:
+    """An ``MlflowClient`` of this process's tracking server and registry (as
+    ``configure`` set them)."""
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def fail_fast_client(settings: Settings, *, timeout_s: float) -> Any:
+    """An ``MlflowClient`` for a page that must answer: no retries, ``timeout_s`` a request
+    (MLflow's defaults retry a server that is down for minutes)."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(max(1, timeout_s))))
+    from mlflow import MlflowClient
+
+    configure(settings, create_experiment=False)
+    return MlflowClient(
+        tracking_uri=settings.mlflow_tracking_uri, registry_uri=settings.mlflow_registry_uri
+    )
