@@ -5,7 +5,7 @@ loaded) only to forward signals to the uvicorn process it starts, which serves t
 ``homeval up`` starts that server the way the parent starts it — MLflow's own ASGI app
 (``mlflow.server.fastapi_app:app``) in uvicorn, told where the stores are through the
 environment variables ``mlflow.server`` names for it — and so runs one process instead
-of two.  The store is created and migrated before (``homeval.platform.production_version``), as
+of two.  The store is created and migrated before (``homeval.registry.production_version``), as
 the parent would do.  A cluster runs ``mlflow server`` as usual (manifests/base/mlflow).
 """
 

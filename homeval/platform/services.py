@@ -107,14 +107,14 @@ def ui_service(settings: Settings, ready_timeout_s: float) -> Service:
 
 
 class ProductionQuery:
-    """The version in production, read by a child process (``homeval.platform.production_version``)
+    """The version in production, read by a child process (``homeval.registry.production_version``)
     with the same environment, so MLflow stays out of ``homeval up``'s memory; the child
     also creates MLflow's store when it is new.  It starts at once and is read with
     ``version()``, so ``up`` prepares its store and feed while the child imports MLflow."""
 
     def __init__(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "homeval.platform.production_version"],
+            [sys.executable, "-m", "homeval.registry.production_version"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -1,4 +1,4 @@
-"""``python -m homeval.platform.production_version``: print the version holding the production alias
+"""``python -m homeval.registry.production_version``: print the version holding the production alias
 (an empty line when none does), after creating MLflow's store if it is new.
 
 ``homeval up`` asks this in a child process: importing MLflow would keep ~150 MB in the
