@@ -23,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from homeval.model.pricing import Pricer, load_pricer
-from homeval.registry.packaging import ResolvedModel, resolve
+from homeval.model.price_model import ResolvedModel
+from homeval.model.pricing import Pricer
+from homeval.registry.packaging import load_pricer, resolve
 
 log = logging.getLogger(__name__)
 

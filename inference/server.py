@@ -28,8 +28,9 @@ from kserve import ModelServer
 from kserve.errors import InferenceError, InvalidInput, ModelNotFound, ModelNotReady
 from kserve.protocol.rest.server import RESTServer
 
-from homeval.model.pricing import Pricer, load_pricer
+from homeval.model.pricing import Pricer
 from homeval.platform.settings import Settings
+from homeval.registry.packaging import load_pricer
 from inference import metrics
 from inference.bodylimit import BodyLimit
 from inference.fastpath import V1FastPath

@@ -123,7 +123,8 @@ t0 = time.perf_counter()
 import inference.server
 from homeval.model import fasttrees
 from homeval.model.explain import FEATURE_PLAYER
-from homeval.model.pricing import build_pricer, load_price_model
+from homeval.model.pricing import build_pricer
+from homeval.registry.packaging import load_price_model
 t1 = time.perf_counter()
 model = load_price_model("models:/house-price@production")
 t2 = time.perf_counter()

@@ -51,7 +51,7 @@ def main() -> int:
     import orjson
 
     from homeval.data.validation import parse_v1_body
-    from homeval.model.pricing import load_pricer
+    from homeval.registry.packaging import load_pricer
 
     pricer = load_pricer("models:/house-price/1", threads=args.threads)
     forest, booster = pricer.forest, pricer.model.parts.booster

@@ -23,7 +23,7 @@ from homeval.model.estimator import segment_names
 from homeval.model.explain import FEATURE_PLAYER, by_player, explain_rows
 from homeval.model.feature_names import FEATURES, LAND_COLUMN
 from homeval.model.features import novelty
-from homeval.registry.packaging import PriceModel, load_price_model
+from homeval.model.price_model import PriceModel
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +197,3 @@ def build_pricer(model: PriceModel, threads: int = 1) -> Pricer:
         )
         return Pricer(model=model, forest=None, threads=threads)
     return Pricer(model=model, forest=forest, threads=threads)
-
-
-def load_pricer(uri: str, client: Any | None = None, threads: int = 1) -> Pricer:
-    """Load a registered version (or folder) and make it ready to serve."""
-    return build_pricer(load_price_model(uri, client), threads)

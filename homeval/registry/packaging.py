@@ -14,14 +14,17 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from importlib import metadata as pkg_metadata
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 
-from homeval.model.estimator import ModelKind, ModelParts, PriceInterval, model_parts
+from homeval.model.estimator import ModelKind, PriceInterval, model_parts
+from homeval.model.price_model import PriceModel, ResolvedModel
+
+if TYPE_CHECKING:
+    from homeval.model.pricing import Pricer
 from homeval.model.feature_names import FEATURE_FIELDS, FEATURES, INPUT_FIELDS
 
 MODEL_ARTIFACT: Final = "model"
@@ -110,18 +113,6 @@ def _module_names_of(model_format: int) -> Iterator[None]:
             sys.modules.pop(old, None)
 
 
-@dataclass(frozen=True)
-class ResolvedModel:
-    """A concrete model: which registered version (if any) a URI meant at load time."""
-
-    uri: str
-    """What to load (``models:/name/version`` when registered, else the given URI)."""
-    name: str | None = None
-    version: str | None = None
-    run_id: str | None = None
-    aliases: tuple[str, ...] = ()
-
-
 def resolve(uri: str, client: Any | None = None) -> ResolvedModel:
     """Pin ``models:/name@alias`` to its current version; other URIs pass through."""
     match = _MODELS_URI.match(uri)
@@ -142,25 +133,6 @@ def resolve(uri: str, client: Any | None = None) -> ResolvedModel:
         run_id=mv.run_id,
         aliases=tuple(getattr(mv, "aliases", ()) or ()),
     )
-
-
-@dataclass(frozen=True)
-class PriceModel:
-    """A loaded price model and what serving needs to know about it."""
-
-    estimator: Any
-    parts: ModelParts
-    interval: PriceInterval | None
-    resolved: ResolvedModel
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def version(self) -> str | None:
-        return self.resolved.version
-
-    def predict(self, frame: pd.DataFrame) -> Any:
-        """Dollars for a listing table (the slow, general path)."""
-        return self.estimator.predict(frame.loc[:, list(INPUT_FIELDS)])
 
 
 def load_price_model(uri: str, client: Any | None = None) -> PriceModel:
@@ -194,3 +166,10 @@ def load_price_model(uri: str, client: Any | None = None) -> PriceModel:
         resolved=resolved,
         metadata=meta,
     )
+
+
+def load_pricer(uri: str, client: Any | None = None, threads: int = 1) -> Pricer:
+    """Load a registered version (or folder) and make it ready to serve."""
+    from homeval.model.pricing import build_pricer
+
+    return build_pricer(load_price_model(uri, client), threads)

@@ -67,7 +67,7 @@ def test_the_predictor_container_serves_what_the_run_promoted_to_kserve_clients(
 
     from homeval.data.validation import parse_listing
     from homeval.model.feature_names import INPUT_FIELDS
-    from homeval.model.pricing import load_pricer
+    from homeval.registry.packaging import load_pricer
 
     url, container = predictor
     container.assert_runs_as_the_manifests_say()

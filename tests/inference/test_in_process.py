@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from homeval.data.validation import parse_listing
-from homeval.model.pricing import load_pricer
 from homeval.platform.settings import Settings
+from homeval.registry.packaging import load_pricer
 from inference.model import HousePriceModel, PriceRequest
 from inference.server import PredictorServer
 from tests.inference.conftest import Registry

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from homeval.registry.packaging import ResolvedModel
+from homeval.model.price_model import ResolvedModel
 from inference.model_slots import (
     ModelSlot,
     ModelWatcher,

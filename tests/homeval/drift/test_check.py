@@ -29,8 +29,8 @@ from homeval.drift.check import (
     new_clean_rows,
     with_verdict,
 )
+from homeval.model.price_model import ResolvedModel
 from homeval.platform.settings import Settings
-from homeval.registry.packaging import ResolvedModel
 from homeval.registry.runs import CLEAN_MAX_ID_TAG, REFERENCE_ARTIFACT
 
 
