@@ -121,14 +121,14 @@ BREAKDOWN = """
 import time
 t0 = time.perf_counter()
 import inference.server
-from homeval.model import fasttrees
+from homeval.model.trees.flatten import from_regressor
 from homeval.model.explain import FEATURE_PLAYER
 from homeval.model.pricing import build_pricer
 from homeval.registry.packaging import load_price_model
 t1 = time.perf_counter()
 model = load_price_model("models:/house-price@production")
 t2 = time.perf_counter()
-forest = fasttrees.from_regressor(model.parts.regressor, players=FEATURE_PLAYER)
+forest = from_regressor(model.parts.regressor, players=FEATURE_PLAYER)
 t3 = time.perf_counter()
 build_pricer(model)
 t4 = time.perf_counter()

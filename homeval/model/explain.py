@@ -36,7 +36,7 @@ PLAYERS: Final = tuple(dict.fromkeys(FEATURE_FIELDS[feature] for feature in FEAT
 """The players of the Shapley game: the features made of the same fields play as one.
 
 A person types a ZIP, not its coordinates, county and neighbour levels; valuing the ZIP
-as one player (exact TreeSHAP over groups, ``fasttrees``) answers "what does the ZIP do"
+as one player (exact TreeSHAP over groups, ``homeval.model.trees``) answers "what does the ZIP do"
 directly, where summing its twenty-odd features' values would split their interactions
 among features nobody typed.  It is also the cheaper game: a tree path meets fewer
 distinct players than features."""

@@ -3,7 +3,7 @@
 ``Pricer`` is what the predictor holds per served model.  It never builds a DataFrame or
 calls a scikit-learn transformer per request: the encoder's ``encode_batch`` turns the
 validated listing columns (or ``encode_records`` listing dicts) into the feature matrix
-and ``fasttrees`` prices and explains it.  Before a pricer is handed out it proves the
+and ``homeval.model.trees`` prices and explains it.  Before a pricer is handed out it proves the
 compiled trees give the library's own prices on probe listings (<= 1e-9 relative); if
 not, it falls back to the library (LightGBM with ``num_threads=1``), so a surprise in a
 future model costs speed, never correctness.
@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 
 from homeval.data.listing_batch import ListingBatch, Listings
-from homeval.model import fasttrees
 from homeval.model.estimator import segment_names
 from homeval.model.explain import FEATURE_PLAYER, by_player, explain_rows
 from homeval.model.feature_names import FEATURES, LAND_COLUMN
 from homeval.model.features import novelty
 from homeval.model.price_model import PriceModel
+from homeval.model.trees.flatten import from_regressor
+from homeval.model.trees.forest import Forest
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class Pricer:
     """One served model version."""
 
     model: PriceModel
-    forest: fasttrees.Forest | None
+    forest: Forest | None
     """The compiled trees, or None when the library path is used."""
     threads: int = 1
     """Threads one large request (or one explanation) may share (``predictor_threads``)."""
@@ -177,9 +178,7 @@ def probe_records(model: PriceModel, limit: int = 40) -> list[dict[str, Any]]:
 def build_pricer(model: PriceModel, threads: int = 1) -> Pricer:
     """Flatten the trees, check them against the library, compile the loops."""
     try:
-        forest: fasttrees.Forest | None = fasttrees.from_regressor(
-            model.parts.regressor, players=FEATURE_PLAYER
-        )
+        forest: Forest | None = from_regressor(model.parts.regressor, players=FEATURE_PLAYER)
     except ValueError as exc:
         log.warning("model %s: no compiled trees (%s); using the library", model.version, exc)
         return Pricer(model=model, forest=None, threads=threads)

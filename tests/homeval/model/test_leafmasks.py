@@ -7,7 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from homeval.model import fasttrees, leafmasks
+from homeval.model import leafmasks
+from homeval.model.trees.flatten import from_lightgbm, from_sklearn_tree
 
 
 def _probe(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
@@ -29,7 +30,7 @@ def test_lightgbm_through_masks_equals_lightgbm_and_the_walk(missing: bool) -> N
         lgb.Dataset(grid, y),
         num_boost_round=40,
     )
-    forest = fasttrees.from_lightgbm(booster)
+    forest = from_lightgbm(booster)
     assert forest.masks is not None
     walk = dataclasses.replace(forest, masks=None)
     probe = np.vstack([_probe(rng, 500, 6), [[np.inf, -np.inf, 0.0, -0.0, 1e300, np.nan]]])
@@ -67,7 +68,7 @@ def test_small_sklearn_trees_use_masks_deep_ones_walk() -> None:
     probe = rng.normal(size=(300, 4))
     for depth, has_masks in ((6, True), (12, False)):  # 64 leaves at most fit a mask
         tree = DecisionTreeRegressor(max_depth=depth, random_state=0).fit(grid, y)
-        forest = fasttrees.from_sklearn_tree(tree)
+        forest = from_sklearn_tree(tree)
         assert (forest.masks is not None) is has_masks
         np.testing.assert_allclose(forest.predict(probe), tree.predict(probe), rtol=1e-12)
 
@@ -83,6 +84,6 @@ def test_a_table_over_the_limit_is_not_built(monkeypatch: pytest.MonkeyPatch) ->
         num_boost_round=10,
     )
     monkeypatch.setattr(leafmasks, "MAX_TABLE_BYTES", 1_000)
-    forest = fasttrees.from_lightgbm(booster)
+    forest = from_lightgbm(booster)
     assert forest.masks is None
     np.testing.assert_allclose(forest.predict(grid[:50]), booster.predict(grid[:50]), rtol=1e-12)

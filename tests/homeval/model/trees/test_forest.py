@@ -1,4 +1,4 @@
-"""The compiled evaluator must give the libraries' own numbers: prices and TreeSHAP."""
+"""A flattened forest must give the libraries' own numbers: prices and TreeSHAP."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from homeval.model import fasttrees
 from homeval.model.estimator import model_parts
 from homeval.model.feature_names import INPUT_FIELDS
 from homeval.model.features import to_records
+from homeval.model.trees.flatten import from_lightgbm, from_sklearn_tree
 from tests.homeval.helpers import real_listings, small_model
 
 
@@ -37,7 +37,7 @@ def matrix(listings: pd.DataFrame) -> np.ndarray:
 
 def test_lightgbm_prices_and_shap_are_lightgbms(listings: pd.DataFrame, matrix: np.ndarray) -> None:
     booster = model_parts(small_model(listings, num_leaves=63, n_estimators=60)).booster
-    forest = fasttrees.from_lightgbm(booster)
+    forest = from_lightgbm(booster)
     expected = booster.predict(matrix, num_threads=1)
     assert forest.masks is not None, "63-leaf trees are priced by leaf masks"
     walk = dataclasses.replace(forest, masks=None)
@@ -57,7 +57,7 @@ def test_threads_share_the_work_and_give_the_same_numbers(
     listings: pd.DataFrame, matrix: np.ndarray, threads: int
 ) -> None:
     booster = model_parts(small_model(listings, num_leaves=63, n_estimators=60)).booster
-    forest = fasttrees.from_lightgbm(booster)
+    forest = from_lightgbm(booster)
     expected = booster.predict(matrix, num_threads=1)
     for n in (1, 31, 64, 100, len(matrix)):  # under and over the rows a thread needs
         got = forest.predict(matrix[:n], threads=threads)
@@ -70,29 +70,12 @@ def test_threads_share_the_work_and_give_the_same_numbers(
 
 def test_awaited_prices_are_the_same_prices(listings: pd.DataFrame, matrix: np.ndarray) -> None:
     booster = model_parts(small_model(listings, num_leaves=63, n_estimators=60)).booster
-    forest = fasttrees.from_lightgbm(booster)
+    forest = from_lightgbm(booster)
     many = np.vstack([matrix, matrix])  # enough rows to be split among two threads
     for threads in (1, 2):
         for n in (1, 64, len(many)):
             got = asyncio.run(forest.predict_async(many[:n], threads))
             np.testing.assert_array_equal(got, forest.predict(many[:n]))
-
-
-def test_an_awaited_job_that_fails_raises_in_its_caller() -> None:
-    async def fail() -> None:
-        await fasttrees._workers(1).submit_awaitable(lambda: 1 / 0)
-
-    with pytest.raises(ZeroDivisionError):
-        asyncio.run(fail())
-    with pytest.raises(ZeroDivisionError):  # and in a caller that blocks
-        fasttrees._workers(1).submit(lambda: 1 / 0).result()
-
-
-def test_row_cuts_cover_every_row_once_in_aligned_blocks() -> None:
-    assert fasttrees._row_cuts(100, 2, 32, align=16) == [0, 48, 100]
-    assert fasttrees._row_cuts(40, 2, 32, align=16) == [0, 40]  # too few rows for two
-    assert fasttrees._row_cuts(9, 2, 4, align=1) == [0, 4, 9]
-    assert fasttrees._row_cuts(1000, 4, 32, align=16) == [0, 256, 496, 752, 1000]
 
 
 def test_a_missing_value_takes_the_trained_default_way() -> None:
@@ -107,7 +90,7 @@ def test_a_missing_value_takes_the_trained_default_way() -> None:
         lgb.Dataset(grid, y),
         num_boost_round=20,
     )
-    forest = fasttrees.from_lightgbm(booster)
+    forest = from_lightgbm(booster)
     probe = np.array([[np.nan, 0.0, 0.0], [0.0, np.nan, np.nan], [1e300, -1e300, 0.0]])
     np.testing.assert_allclose(forest.predict(probe), booster.predict(probe), rtol=1e-12)
     contrib = booster.predict(probe, pred_contrib=True)
@@ -120,7 +103,7 @@ def test_decision_tree_prices_and_shap_match_sklearn_and_the_shap_package(
     import shap  # the reference implementation; the server never imports it
 
     regressor = model_parts(small_model(listings, kind="decision_tree", max_depth=12)).regressor
-    forest = fasttrees.from_sklearn_tree(regressor)
+    forest = from_sklearn_tree(regressor)
     np.testing.assert_allclose(forest.predict(matrix), regressor.predict(matrix), rtol=1e-12)
 
     complete = matrix[~np.isnan(matrix).any(axis=1)][:40]
@@ -200,7 +183,7 @@ def test_grouped_players_get_the_shapley_values_of_the_group_game(
 ) -> None:
     booster = model_parts(small_model(listings, num_leaves=15, n_estimators=12)).booster
     players = [i % 5 for i in range(matrix.shape[1])]  # every player splits on many features
-    forest = fasttrees.from_lightgbm(booster, players)
+    forest = from_lightgbm(booster, players)
     assert forest.n_players == 5
     rows = matrix[:8]
     assert np.isnan(rows).any(), "missing values must be followed by the group's conditions"
@@ -214,45 +197,11 @@ def test_grouped_players_get_the_shapley_values_of_the_group_game(
         got.sum(axis=1) + forest.base_value, booster.predict(rows, num_threads=1), atol=1e-9
     )
     # not the features' values summed: the group's members share their interactions
-    summed = fasttrees.from_lightgbm(booster).shap(rows) @ np.eye(5)[players]
+    summed = from_lightgbm(booster).shap(rows) @ np.eye(5)[players]
     assert not np.allclose(got, summed, atol=1e-6)
 
 
 def test_players_must_cover_every_feature(listings: pd.DataFrame) -> None:
     booster = model_parts(small_model(listings, n_estimators=2)).booster
     with pytest.raises(ValueError, match="players"):
-        fasttrees.from_lightgbm(booster, [0, 1])
-
-
-def test_compile_ahead_fills_the_cache_a_served_forest_then_loads(tmp_path: Path) -> None:
-    """What the predictor image does at build time (compile_ahead into NUMBA_CACHE_DIR),
-    then what a predictor does at start: a forest of another size and another model
-    finds every loop it runs in that cache and compiles nothing."""
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "NUMBA_DEBUG_CACHE": "1"}
-    ahead = (
-        "from homeval.model.explain import FEATURE_PLAYER\n"
-        "from homeval.model.fasttrees import compile_ahead\n"
-        "compile_ahead(FEATURE_PLAYER)\n"
-    )
-    subprocess.run([sys.executable, "-c", ahead], env=env, check=True, capture_output=True)
-    assert list(tmp_path.glob("*/*.nbi")), "compile_ahead cached nothing"
-    serve = (
-        "import lightgbm, numpy as np\n"
-        "from homeval.model.explain import FEATURE_PLAYER\n"
-        "from homeval.model import fasttrees\n"
-        "x = np.random.default_rng(1).normal(size=(500, len(FEATURE_PLAYER)))\n"
-        "b = lightgbm.train({'num_leaves': 31, 'verbose': -1}, lightgbm.Dataset(x, x[:, 1]), 30)\n"
-        "forest = fasttrees.from_lightgbm(b, FEATURE_PLAYER)\n"
-        "forest.warm_up()\n"
-        "forest.predict(x, threads=2)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", serve], env=env, check=True, capture_output=True, text=True
-    )
-    log = done.stdout + done.stderr
-    assert "[cache] data loaded" in log
-    assert "[cache] data saved" not in log, log[-2000:]
+        from_lightgbm(booster, [0, 1])
