@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from homeval.data.datagen import parse_state_mix, state_mix
+from homeval.data.generator.state_mix import parse_state_mix, state_mix
 from homeval.platform.settings import Settings
 
 

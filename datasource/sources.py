@@ -21,7 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from datasource.drift import DriftSchedule
-from homeval.data.datagen import generate, state_mix, world
+from homeval.data.generator.listings import generate
+from homeval.data.generator.state_mix import state_mix
+from homeval.data.generator.world import world
 from homeval.data.schema import (
     ID_FIELDS,
     LISTING_FIELDS,
@@ -61,7 +63,7 @@ def to_feed_rows(frame: pd.DataFrame) -> Rows:
 
 
 class GeneratorSource:
-    """Listings from ``homeval.data.datagen``: ``batches`` batches of ``batch_size`` rows."""
+    """Listings from ``homeval.data.generator``: ``batches`` batches of ``batch_size`` rows."""
 
     def __init__(self, *, seed: int, batch_size: int, batches: int) -> None:
         self.seed, self.batch_size, self.batches = seed, batch_size, batches

@@ -38,7 +38,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from homeval.data.datagen import URBAN_RADIUS_KM, count_within, places, unit_km  # noqa: E402
+from homeval.data.generator.parameters import URBAN_RADIUS_KM  # noqa: E402
+from homeval.data.generator.places import count_within, places, unit_km  # noqa: E402
 from homeval.data.schema import STATE_CODES, STATES, parse_frame, read_listings_csv  # noqa: E402
 
 DEFAULT_INPUT = (

@@ -1,7 +1,7 @@
 """How far must prices move for ``log_price`` to drift?  Scores per relative price move.
 
 Run: .venv/bin/python bench/drift/price_shift.py [--rows 20000]
-Writes bench/drift/PRICE_SHIFT.md. Generated listings (homeval.data.datagen, no junk): a
+Writes bench/drift/PRICE_SHIFT.md. Generated listings (homeval.data.generator, no junk): a
 reference sample and a current sample of the same market with every price moved by the
 given share, compared by the pipeline's own ``homeval.drift.check.compare``.
 """
@@ -13,7 +13,7 @@ import math
 import time
 from pathlib import Path
 
-from homeval.data.datagen import generate
+from homeval.data.generator.listings import generate
 from homeval.data.schema import parse_frame
 from homeval.drift.check import NUM_THRESHOLD, PRICE_COLUMN, compare, drift_columns
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from homeval.data.datagen import generate
+from homeval.data.generator.listings import generate
 from homeval.data.schema import LISTING_FIELDS, ParsedBatch, parse_rows
 from homeval.data.store import Store, batch_key
 from tests.scratch_db import scratch_database
@@ -192,8 +192,8 @@ def report(
         f"{' / '.join(f'{x:.2f}' for x in load_after)} after: the machine is shared, so "
         "absolute times move between runs; both sides ran back to back in the same run.",
         "",
-        f"Same rows for both: {total:,} generated listings (`homeval.data.datagen`, seed 2024) in "
-        f"{-(-total // args.batch)} feed batches of "
+        f"Same rows for both: {total:,} generated listings (`homeval.data.generator`, seed 2024) "
+        f"in {-(-total // args.batch)} feed batches of "
         f"{args.batch:,}; {valid:,} pass validation. {args.reps} repetitions each, every one "
         "into a fresh database; the table shows medians.",
         "",
@@ -237,7 +237,7 @@ def report(
         lines += [
             "",
             f"Generator speed (same run): 2,226,382 rows (the real file's size) in "
-            f"{datagen_s:.1f} s with `homeval.data.datagen.generate`.",
+            f"{datagen_s:.1f} s with `homeval.data.generator.listings.generate`.",
         ]
     return lines
 

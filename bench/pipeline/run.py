@@ -1,6 +1,6 @@
 """The whole pipeline at the Kaggle file's size: wall time and peak memory per step.
 
-Generated listings (``homeval.data.datagen``, the same generator the tests use) are written
+Generated listings (``homeval.data.generator``, the same generator the tests use) are written
 once to a CSV in ``bench/pipeline/.work/`` (not timed) and served by the real feed
 simulator in CSV mode, so the feed costs what slicing a file costs, as a real upstream
 would, and the 2 cores go to the pipeline.  Then ``homeval pipeline run --json`` runs
@@ -63,7 +63,7 @@ def free_port() -> int:
 
 def write_csv(path: Path, rows: int, seed: int, **drift: Any) -> None:
     """Generated listings as a Kaggle-style CSV, written in chunks to bound memory."""
-    from homeval.data.datagen import generate
+    from homeval.data.generator.listings import generate
 
     if path.is_file():
         return

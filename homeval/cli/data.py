@@ -81,7 +81,9 @@ def generate(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from homeval.data import datagen
+    from homeval.data.generator.listings import generate
+    from homeval.data.generator.state_mix import parse_state_mix, state_mix
+    from homeval.data.schema import LISTING_FIELDS
 
     kind = out.suffix.lower()
     if kind not in (".csv", ".parquet"):
@@ -89,7 +91,7 @@ def generate(
     if price_shift <= -1:
         fail(f"--price-shift must be > -1, got {price_shift}")
     try:
-        mix = datagen.state_mix(datagen.parse_state_mix(states)) if states else None
+        mix = state_mix(parse_state_mix(states)) if states else None
     except ValueError as exc:
         fail(f"--states: {exc}")
     if out.exists() and out.is_dir():
@@ -100,10 +102,7 @@ def generate(
         fail(f"--out: cannot create {out.parent}: {exc}")
     noise = {"junk_share": 0.0, "malformed_share": 0.0} if clean else {}
     schema = pa.schema(
-        [
-            (name, pa.float64() if name in _FLOAT_FIELDS else pa.string())
-            for name in datagen.LISTING_FIELDS
-        ]
+        [(name, pa.float64() if name in _FLOAT_FIELDS else pa.string()) for name in LISTING_FIELDS]
     )
     tmp = out.with_name(f".{out.name}.part")
     writer: pq.ParquetWriter | None = None
@@ -118,7 +117,7 @@ def generate(
                     if chunk == 0
                     else int(np.random.SeedSequence([seed % 2**32, chunk]).generate_state(1)[0])
                 )
-                frame = datagen.generate(
+                frame = generate(
                     size, seed=chunk_seed, price_shift=price_shift, state_weights=mix, **noise
                 )
                 if kind == ".csv":

@@ -133,7 +133,7 @@ def test_the_drift_tab_and_its_report_give_one_verdict(
     report must carry homeval's verdict, the one the tab shows and the pipeline acted on."""
     from playwright.sync_api import expect
 
-    from homeval.data.datagen import generate
+    from homeval.data.generator.listings import generate
     from homeval.data.schema import parse_frame
     from homeval.drift.check import VERDICT_ID, compare, write_reports
 

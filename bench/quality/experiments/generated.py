@@ -4,7 +4,7 @@ Run:  python bench/quality/experiments/generated.py [--rows 300000] [--seed 5]
 Prints a table (NOTES.md quotes it). Not a goal, a sanity check before a default changes:
 the real rows are few, the platform is meant for the 2.2M-row national file.
 
-Rows come from ``homeval.data.datagen`` (the generator the scale benchmark uses), cleaned by the
+Rows come from ``homeval.data.generator`` (the generator the scale benchmark uses), cleaned by the
 pipeline's own rules (``process.clean_frame``), split 80/20 in generation order (the
 generator draws listings independently, so no property straddles the split except by
 chance). Each setting is homeval's LightGBM with that change, two threads.
@@ -23,7 +23,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))  # the repo: homeval
 
-from homeval.data.datagen import generate  # noqa: E402
+from homeval.data.generator.listings import generate  # noqa: E402
 from homeval.data.process import clean_frame  # noqa: E402
 from homeval.data.schema import parse_frame  # noqa: E402
 from homeval.model.estimator import build_estimator, price_metrics  # noqa: E402

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from homeval.cli import app, data
-from homeval.data.datagen import generate
+from homeval.data.generator.listings import generate
 from homeval.data.schema import LISTING_FIELDS, parse_frame, read_listings_csv
 from homeval.data.store import Store, raw_batches, raw_houses
 from tests.conftest import free_port

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from homeval.data.datagen import generate, state_mix
+from homeval.data.generator.listings import generate
+from homeval.data.generator.state_mix import state_mix
 from homeval.data.process import process_new
 from homeval.data.schema import parse_frame
 from homeval.data.store import Store, clean_houses

@@ -88,7 +88,7 @@ def test_train_then_promote_then_defend(store: Store, settings: Settings) -> Non
 
 def test_after_a_market_move_the_challenger_wins_on_fresh_listings(settings: Settings) -> None:
     """Prices doubled: the champion is judged where it will be used, on new listings."""
-    from homeval.data.datagen import generate
+    from homeval.data.generator.listings import generate
     from homeval.data.schema import parse_frame
 
     store = Store.from_settings(settings)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from homeval.data.datagen import generate
+from homeval.data.generator.listings import generate
 from homeval.data.process import process_new
 from homeval.data.schema import parse_frame
 from homeval.data.store import Store

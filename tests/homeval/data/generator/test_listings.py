@@ -1,105 +1,39 @@
-"""The generator against the real rows: same shape, same statistics, prices that mean something.
+"""generate against the real rows: same shape, same statistics, prices that mean something,
+and its drift knobs and arguments.
 
 The reference is the national random sample of the Kaggle file (``realtor-national``),
 parsed as the platform parses feeds; the generator is run with that sample's state mix so
-both sides describe the same places (the sample lacks MA, NJ and PA on purpose).  Most
-tolerances are three standard errors of the comparison (the real sample's sampling error
-and the generated one's) plus a small, named allowance for what the generator leaves out,
-so a check fails when the generator moves, not when the dice do.
+both sides describe the same places (the sample lacks MA, NJ and PA on purpose).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from homeval.data import datagen
-from homeval.data.datagen import generate, parse_state_mix, state_mix
-from homeval.data.schema import LISTING_FIELDS, STATE_CODES, STATES, parse_frame, read_listings_csv
-from tests.conftest import REPO
-
-# --- tolerances (what "close to the real data" means here) --------------------------------
-SE = 3.0  # standard errors of a comparison
-SHARE_SLACK = 0.005  # shares and missing rates: 0.5 percentage point beyond sampling error
-LEVEL_SLACK = 0.05  # per-state medians (log): shrinkage to priors, ZIP mix within a state
-MEDIAN_SLACK = 0.06  # national medians by status (log)
-QUANTILE_RATIO = 1.15  # 5%..95% quantiles within a factor 1.15 of the real ones
-TAIL_RATIO = 1.30  # 1% and 99% quantiles
-CORRELATION = 0.05  # Pearson r with log(price), absolute
-R2_GAP = 0.06  # LightGBM R²(log price): generated vs real rows, same recipe and size
-R2_FLOOR = 0.55  # ... and never below this, whatever the real sample gives
-R2_SPLITS = 3
-
-REPEAT_ANCHOR = 0.104  # records of a property listed twice, whole Kaggle file (STATS.md §9)
-SHARE_PP = 1.5  # repeat records and price endings, percentage points
-PROPERTY_KEY = ["brokered_by", "street", "city", "zip_code", "bed", "bath", "house_size",
-                "acre_lot"]  # fmt: skip
-HELD_OUT = ("Massachusetts", "New Jersey", "Pennsylvania")
-
-
-@pytest.fixture(scope="module")
-def real(realtor_national_files: list[Path]) -> pd.DataFrame:
-    """The national sample, parsed as the platform parses feeds."""
-    assert realtor_national_files, "the national Realtor sample is missing from the shared data"
-    frames = [parse_frame(read_listings_csv(p)).rows for p in realtor_national_files]
-    return pd.concat(frames, ignore_index=True)
-
-
-@pytest.fixture(scope="module")
-def fake(real: pd.DataFrame) -> pd.DataFrame:
-    mix = real["state"].value_counts().to_dict()
-    return parse_frame(generate(120_000, seed=11, state_weights=mix)).rows
-
-
-def _numbers(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[["price", "bed", "bath", "acre_lot", "house_size"]].astype(float)
-
-
-def _land(frame: pd.DataFrame) -> pd.Series:
-    """Land listings: no bed, bath or size (ready_to_build rows are plans of houses)."""
-    return frame[["bed", "bath", "house_size"]].isna().all(axis=1) & (
-        frame["status"] != "ready_to_build"
-    )
-
-
-def _houses(frame: pd.DataFrame) -> pd.DataFrame:
-    """Houses with a usable price and size (junk of either side left out)."""
-    x = frame[~_land(frame) & frame["status"].isin(["for_sale", "sold"])]
-    return x[x["house_size"].between(100, 100_000) & x["price"].between(1e4, 1e8)]
-
-
-def _share_tolerance(p: float, n_real: int, n_fake: int) -> float:
-    se = math.sqrt(p * (1 - p) * (1 / max(n_real, 1) + 1 / max(n_fake, 1)))
-    return SE * se + SHARE_SLACK
-
-
-def _robust_sd(values: pd.Series) -> float:
-    q75, q25 = np.percentile(values, [75, 25])
-    return float((q75 - q25) / 1.349)
-
-
-def _median_se(values: pd.Series) -> float:
-    """Standard error of a median (of logs): 1.2533 sd / sqrt(n)."""
-    return 1.2533 * _robust_sd(values) / math.sqrt(len(values))
-
-
-def _load_script() -> ModuleType:
-    path = REPO / "scripts/calibrate_generator.py"
-    spec = importlib.util.spec_from_file_location("calibrate_generator", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
+from homeval.data.generator.listings import generate
+from homeval.data.schema import LISTING_FIELDS, STATES, parse_frame
+from tests.homeval.data.generator.sample import (
+    CORRELATION,
+    MEDIAN_SLACK,
+    PROPERTY_KEY,
+    QUANTILE_RATIO,
+    R2_FLOOR,
+    R2_GAP,
+    R2_SPLITS,
+    REPEAT_ANCHOR,
+    SE,
+    SHARE_PP,
+    TAIL_RATIO,
+    is_land,
+    median_se,
+    numeric_columns,
+    priced_houses,
+    share_tolerance,
+)
 
 # --- shape ---------------------------------------------------------------------------------
 
@@ -130,7 +64,7 @@ def test_status_mix_matches_the_sample(real: pd.DataFrame, fake: pd.DataFrame) -
     want = real["status"].value_counts(normalize=True)
     got = fake["status"].value_counts(normalize=True)
     for status, share in want.items():
-        limit = _share_tolerance(share, len(real), len(fake))
+        limit = share_tolerance(share, len(real), len(fake))
         assert abs(got[status] - share) <= limit, f"{status}: {got[status]:.4f} vs {share:.4f}"
 
 
@@ -141,19 +75,19 @@ def test_missing_rates_per_status_match_the_sample(
     r, f = real[real["status"] == status], fake[fake["status"] == status]
     for name in ("bed", "bath", "acre_lot", "house_size", "prev_sold_date", "street"):
         want, got = r[name].isna().mean(), f[name].isna().mean()
-        limit = _share_tolerance(want, len(r), len(f))
+        limit = share_tolerance(want, len(r), len(f))
         assert abs(got - want) <= limit, (
             f"{status} {name}: {got:.1%} missing vs real {want:.1%} (limit {limit:.1%})"
         )
-    want, got = _land(r).mean(), _land(f).mean()
-    assert abs(got - want) <= _share_tolerance(want, len(r), len(f)), f"{status} land share"
+    want, got = is_land(r).mean(), is_land(f).mean()
+    assert abs(got - want) <= share_tolerance(want, len(r), len(f)), f"{status} land share"
 
 
 def test_overall_missing_rates_match_the_sample(real: pd.DataFrame, fake: pd.DataFrame) -> None:
     for name in ("bed", "bath", "acre_lot", "house_size", "prev_sold_date", "street", "city",
                  "zip_code", "brokered_by", "price"):  # fmt: skip
         want, got = real[name].isna().mean(), fake[name].isna().mean()
-        limit = _share_tolerance(want, len(real), len(fake))
+        limit = share_tolerance(want, len(real), len(fake))
         assert abs(got - want) <= limit, f"{name}: {got:.2%} missing vs real {want:.2%}"
 
 
@@ -211,15 +145,15 @@ def test_repeat_listings_sell_after_their_previous_sale() -> None:
 
 def test_land_listings_have_no_rooms_and_bigger_lots(fake: pd.DataFrame) -> None:
     lot = fake["acre_lot"].astype(float)
-    assert lot[_land(fake)].median() > 1.5 * lot[~_land(fake)].median()
+    assert lot[is_land(fake)].median() > 1.5 * lot[~is_land(fake)].median()
     price = fake["price"].astype(float)
-    assert price[_land(fake)].median() < 0.4 * price[~_land(fake)].median()
+    assert price[is_land(fake)].median() < 0.4 * price[~is_land(fake)].median()
 
 
 @pytest.mark.parametrize("name", ["price", "bed", "bath", "acre_lot", "house_size"])
 def test_quantiles_match_the_sample(real: pd.DataFrame, fake: pd.DataFrame, name: str):
-    want = _numbers(real)[name].dropna()
-    got = _numbers(fake)[name].dropna()
+    want = numeric_columns(real)[name].dropna()
+    got = numeric_columns(fake)[name].dropna()
     for q in (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99):
         limit = TAIL_RATIO if q in (0.01, 0.99) else QUANTILE_RATIO
         w, g = want.quantile(q), got.quantile(q)
@@ -230,18 +164,18 @@ def test_medians_by_status_and_kind_match(real: pd.DataFrame, fake: pd.DataFrame
     for status in ("for_sale", "sold", "ready_to_build"):
         r = np.log(real.loc[real["status"] == status, "price"].dropna())
         f = np.log(fake.loc[fake["status"] == status, "price"].dropna())
-        limit = SE * math.hypot(_median_se(r), _median_se(f)) + MEDIAN_SLACK
+        limit = SE * math.hypot(median_se(r), median_se(f)) + MEDIAN_SLACK
         gap = f.median() - r.median()
         assert abs(gap) <= limit, f"{status}: median price off by {gap:+.3f} (log)"
-    for kind, pick in (("houses", lambda x: x[~_land(x)]), ("land", lambda x: x[_land(x)])):
+    for kind, pick in (("houses", lambda x: x[~is_land(x)]), ("land", lambda x: x[is_land(x)])):
         r, f = np.log(pick(real)["price"].dropna()), np.log(pick(fake)["price"].dropna())
-        limit = SE * math.hypot(_median_se(r), _median_se(f)) + MEDIAN_SLACK
+        limit = SE * math.hypot(median_se(r), median_se(f)) + MEDIAN_SLACK
         assert abs(f.median() - r.median()) <= limit, kind
 
 
 def test_log_price_correlations_match(real: pd.DataFrame, fake: pd.DataFrame) -> None:
     def correlations(frame: pd.DataFrame) -> pd.Series:
-        x = _numbers(_houses(frame)).dropna()
+        x = numeric_columns(priced_houses(frame)).dropna()
         x = x[(x["acre_lot"] > 0) & (x["bed"] <= 15)]
         logs = pd.DataFrame(
             {
@@ -267,121 +201,6 @@ def test_price_endings_match(real: pd.DataFrame, fake: pd.DataFrame) -> None:
         want = (real["price"].astype(float) % 1000 == ending).mean()
         got = (fake["price"].astype(float) % 1000 == ending).mean()
         assert abs(got - want) * 100 <= SHARE_PP, f"prices ending in {ending:03d}"
-
-
-# --- places --------------------------------------------------------------------------------
-
-
-def test_state_mix_is_the_samples() -> None:
-    """The default mix: the sample's share of every state, MA/NJ/PA's 737 held-out rows
-    of the 10,000-row source shared out by population."""
-    real = datagen.calibration()["states"]
-    frame = generate(200_000, seed=8, junk_share=0, malformed_share=0)
-    got = frame["state"].value_counts(normalize=True)
-    assert set(got.index) == set(STATES)
-    sample_rows = sum(real[s]["rows"] for s in STATES)
-    assert sample_rows == 9_263
-    for state in STATES:
-        want = real[state]["rows"] / 10_000 if state not in HELD_OUT else real[state]["share"]
-        limit = SE * math.sqrt(want * (1 - want) / len(frame)) + 0.0005
-        assert abs(got.get(state, 0.0) - want) <= limit, f"{state}: {got.get(state, 0):.4f}"
-    held_out = sum(got[s] for s in HELD_OUT)
-    assert held_out == pytest.approx(0.0737, abs=0.003)
-
-
-@pytest.mark.parametrize("kind", ["ppsf", "house_price", "land_price"])
-def test_price_levels_by_state_match_the_sample(
-    real: pd.DataFrame, fake: pd.DataFrame, kind: str
-) -> None:
-    """Median $/sqft and price of houses, median price of land, state by state (states
-    with enough real rows to say; the generator shrinks small states towards priors)."""
-
-    def values(frame: pd.DataFrame) -> pd.Series:
-        if kind == "land_price":
-            x = frame[_land(frame) & frame["price"].between(1e3, 1e8)]
-            return np.log(x["price"]).groupby(x["state"])
-        x = _houses(frame)
-        per = x["price"] / x["house_size"] if kind == "ppsf" else x["price"]
-        return np.log(per).groupby(x["state"])
-
-    minimum = 40 if kind == "land_price" else 80
-    want, got = values(real), values(fake)
-    checked = 0
-    for state, r in want:
-        if len(r) < minimum:
-            continue
-        f = got.get_group(state)
-        limit = SE * math.hypot(_median_se(r), _median_se(f)) + LEVEL_SLACK
-        gap = f.median() - r.median()
-        assert abs(gap) <= limit, f"{state} {kind}: {math.exp(gap):.2f}x the real median"
-        checked += 1
-    assert checked >= (12 if kind == "land_price" else 20)
-
-
-def test_every_zip_is_a_real_zip_of_its_city_and_state() -> None:
-    """Generated rows place where the zipcodes package says: the model learns ZIP →
-    latitude, longitude and county from that package."""
-    import zipcodes
-
-    known = {
-        z["zip_code"]: (z["city"], z["state"])
-        for z in zipcodes.filter_by(active=True, zip_code_type="STANDARD")
-    }
-    frame = generate(200_000, seed=8, junk_share=0, malformed_share=0)
-    rows = frame.dropna(subset=["zip_code"])
-    assert len(rows) > 0.99 * len(frame)
-    code = rows["state"].map(STATE_CODES)
-    place = rows["zip_code"].map(known)
-    assert place.notna().all(), rows.loc[place.isna(), "zip_code"].unique()[:10]
-    assert (place.str[1] == code).all()
-    named = rows["city"].notna()
-    assert (place[named].str[0] == rows.loc[named, "city"]).all()
-    # thousands of places, more listings where there are more ZIPs
-    assert rows["zip_code"].nunique() > 20_000
-    counts = rows.groupby(["state", "city"]).size()
-    assert counts.loc[("New York", "Brooklyn")] > counts.loc[("New York", "Albany")]
-
-
-def test_nearby_places_are_priced_alike_and_the_world_ignores_the_seed(real: pd.DataFrame):
-    """Within a state, the $/sqft left over after urbanity is correlated between nearby
-    listings as much as in the sample (and not far apart); the same ZIP keeps its price
-    level whatever the seed."""
-    script = _load_script()
-    w, where = datagen.world(), datagen.places()
-    lat = dict(zip(where.zips, where.lat, strict=True))
-    lon = dict(zip(where.zips, where.lon, strict=True))
-    frame = parse_frame(generate(15_000, seed=13, junk_share=0, malformed_share=0)).rows
-    houses = _houses(frame.dropna(subset=["zip_code"]))
-    log_ppsf = np.log(houses["price"] / houses["house_size"])
-    residual = log_ppsf - log_ppsf.groupby(houses["state"]).transform("median")
-    urban = datagen.calibration()["urbanity"]
-    neighbours = dict(zip(where.zips, where.neighbours, strict=True))
-    residual -= np.interp(
-        np.log(houses["zip_code"].map(neighbours).astype(float)),
-        urban["log_neighbours"],
-        urban["ppsf_effect"],
-    )
-    cov = script.spatial_covariance(
-        houses["zip_code"].map(lat).to_numpy(dtype=float),
-        houses["zip_code"].map(lon).to_numpy(dtype=float),
-        houses["state"].to_numpy(dtype=object),
-        residual.clip(-1.5, 1.5).to_numpy(),
-    )
-    want = datagen.calibration()["spatial"]["covariance"]
-    for k in (1, 2, 3):  # 0.5-5, 5-15, 15-40 km
-        assert want[k] / 1.5 <= cov["covariance"][k] <= want[k] * 1.5, (k, cov, want)
-    assert abs(cov["covariance"][-1]) < 0.02  # 100-300 km: independent
-
-    levels = []
-    for seed in (1, 2):
-        rows = parse_frame(generate(40_000, seed=seed, state_weights={"CA": 1})).rows
-        rows = _houses(rows)
-        ppsf = np.log(rows["price"] / rows["house_size"]).groupby(rows["zip_code"])
-        levels.append(ppsf.median()[ppsf.size() >= 10])
-    both = pd.concat(levels, axis=1, join="inner")
-    assert len(both) > 300
-    assert both.corr().iloc[0, 1] > 0.8
-    assert len(w.zips) == len(where.zips)
 
 
 # --- drift knobs and arguments ---------------------------------------------------------
@@ -422,29 +241,6 @@ def test_state_weights_replace_the_state_mix() -> None:
     assert 0.72 <= shares["California"] <= 0.78
 
 
-def test_state_mix_keeps_the_rest_as_usual() -> None:
-    mix = state_mix(parse_state_mix("California:0.5, TX:0.3"))
-    assert mix["California"] == pytest.approx(0.5)
-    assert mix["Texas"] == pytest.approx(0.3)
-    assert sum(mix.values()) == pytest.approx(1.0)
-    usual = datagen.default_state_mix()
-    others = usual["Ohio"] / usual["Florida"]
-    assert mix["Ohio"] / mix["Florida"] == pytest.approx(others)
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("Atlantis:0.5", "unknown state 'Atlantis'"),
-        ("CA=0.5", "is not STATE:SHARE"),
-        ("CA:lots", "'lots' is not a number"),
-    ],
-)
-def test_bad_state_mix_names_the_problem(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        parse_state_mix(text)
-
-
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -462,11 +258,6 @@ def test_generator_arguments_are_checked(kwargs: dict, message: str | None) -> N
         return
     with pytest.raises(ValueError, match=message):
         generate(10, **kwargs)
-
-
-def test_shares_over_one_are_refused() -> None:
-    with pytest.raises(ValueError, match="more than 1"):
-        state_mix({"CA": 0.7, "TX": 0.6})
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 19, 20, 57])
