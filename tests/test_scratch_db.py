@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from homeval.data.store import Store, raw_houses
+from homeval.data.store import Store
+from homeval.data.tables import raw_houses
 from tests.scratch_db import scratch_database
 
 

@@ -19,7 +19,8 @@ from typing import Final
 import sqlalchemy as sa
 
 from homeval.data.schema import STATES
-from homeval.data.store import Store, clean_houses, raw_houses
+from homeval.data.store import Store
+from homeval.data.tables import clean_houses, raw_houses
 
 MAX_CITIES: Final = 2_000
 """Per state; more would only slow the drop-down (free text still takes any city)."""

@@ -50,7 +50,8 @@ from datasource.app import create_app
 from homeval.data.collect import collect, store_batch
 from homeval.data.feed_client import FeedBatch, FeedClient
 from homeval.data.schema import parse_rows
-from homeval.data.store import Store, batch_key, raw_batches, raw_houses
+from homeval.data.store import Store, batch_key
+from homeval.data.tables import raw_batches, raw_houses
 from homeval.platform.settings import Settings
 from tests.scratch_db import scratch_database
 

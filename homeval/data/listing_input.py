@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any, Final
 
 from homeval.data.schema import LISTING_FIELDS, parse_rows
-from homeval.data.store import raw_houses
+from homeval.data.tables import raw_houses
 from homeval.data.validation import RequestError, parse_listing
 from homeval.model.feature_names import INPUT_FIELDS
 

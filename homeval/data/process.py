@@ -83,7 +83,8 @@ import sqlalchemy as sa
 
 from homeval.data.properties import listing_keys, property_ids
 from homeval.data.schema import LISTING_FIELDS
-from homeval.data.store import Store, clean_houses, clean_progress, raw_houses
+from homeval.data.store import Store
+from homeval.data.tables import clean_houses, clean_progress, raw_houses
 from homeval.platform.settings import Settings
 
 PROGRESS_NAME: Final = "clean"

@@ -17,150 +17,27 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import Any, Final, Literal
+from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.engine import Connection
 
-from homeval.data.schema import LISTING_FIELDS, ParsedBatch, Rejection
-
-SCHEMAS: Final = ("rawdata", "cleandata", "trainlogs")
-DataOrigin = Literal["teacher", "user"]
-ORIGINS: Final = ("teacher", "user")
-
-metadata = sa.MetaData()
-
-
-def _listing_columns() -> list[sa.Column[Any]]:
-    kinds: dict[str, Any] = {
-        "brokered_by": sa.String(32),
-        "status": sa.String(16),
-        "price": sa.Float,
-        "bed": sa.Float,
-        "bath": sa.Float,
-        "acre_lot": sa.Float,
-        "street": sa.String(32),
-        "city": sa.String(128),
-        "state": sa.String(32),
-        "zip_code": sa.String(5),
-        "house_size": sa.Float,
-        "prev_sold_date": sa.Date,
-    }
-    return [sa.Column(name, kinds[name], nullable=True) for name in LISTING_FIELDS]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-raw_batches = sa.Table(
-    "batches",
+from homeval.data.engine import driver_errors, make_engine
+from homeval.data.schema import ParsedBatch, Rejection
+from homeval.data.tables import (
+    ORIGINS,
+    SCHEMAS,
+    DataOrigin,
+    feed_positions,
     metadata,
-    sa.Column("batch_id", sa.String(128), primary_key=True),
-    sa.Column("data_origin", sa.String(8), nullable=False),
-    sa.Column("source", sa.String(256), nullable=True),
-    sa.Column("group_number", sa.Integer, nullable=True),
-    sa.Column("day", sa.String(32), nullable=True),
-    sa.Column("batch_number", sa.Integer, nullable=True),
-    sa.Column("rows", sa.Integer, nullable=False),
-    sa.Column("rejected", sa.Integer, nullable=False),
-    sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False, default=_now),
-    sa.Index("ix_batches_source_ingested_at", "source", "ingested_at"),
-    schema="rawdata",
+    raw_batches,
+    raw_houses,
+    raw_rejects,
+    train_logs,
+    utc_now,
 )
-"""One row per stored batch (a UI user row is a batch of one, its ``source`` names the
-client, which is how the rows one client added are counted)."""
-
-feed_positions = sa.Table(
-    "feed_positions",
-    metadata,
-    sa.Column("feed", sa.String(256), primary_key=True),
-    sa.Column("group_number", sa.Integer, primary_key=True),
-    sa.Column("day", sa.String(32), primary_key=True),
-    sa.Column("next_batch", sa.Integer, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, default=_now),
-    schema="rawdata",
-)
-"""The collector's place in each feed: written in the transaction that stores the batch, so
-a collector killed at any point resumes at the first batch it did not store."""
-
-raw_houses = sa.Table(
-    "houses",
-    metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
-    sa.Column("batch_id", sa.String(128), nullable=False, index=True),
-    sa.Column("data_origin", sa.String(8), nullable=False),
-    sa.Column(
-        "ingested_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
-    *_listing_columns(),
-    sa.Column("predicted_price", sa.Float, nullable=True),
-    sa.Column("model_version", sa.String(64), nullable=True),
-    sa.CheckConstraint("data_origin in ('teacher', 'user')", name="raw_origin_known"),
-    schema="rawdata",
-)
-"""Listings as they came.  User rows (from the UI/API) carry the price the model predicted
-in ``predicted_price`` and leave ``price`` empty: a prediction is never a sale price."""
-
-raw_rejects = sa.Table(
-    "rejects",
-    metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
-    sa.Column("batch_id", sa.String(128), nullable=False, index=True),
-    sa.Column("row_number", sa.Integer, nullable=False),
-    sa.Column("reasons", sa.Text, nullable=False),
-    sa.Column("payload", sa.Text, nullable=True),
-    sa.Column("rejected_at", sa.DateTime(timezone=True), nullable=False, default=_now),
-    schema="rawdata",
-)
-"""Rows that failed validation, kept with their reasons so nothing disappears silently."""
-
-clean_houses = sa.Table(
-    "houses",
-    metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
-    sa.Column("raw_id", sa.BigInteger, nullable=False, unique=True),
-    sa.Column("listing_key", sa.String(40), nullable=False, unique=True),
-    sa.Column("property_id", sa.String(40), nullable=False, index=True),
-    sa.Column("batch_id", sa.String(128), nullable=False),
-    sa.Column("data_origin", sa.String(8), nullable=False),
-    sa.Column(
-        "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
-    *_listing_columns(),
-    schema="cleandata",
-)
-"""Cleaned listings: one row per distinct listing, with the property it belongs to."""
-
-clean_progress = sa.Table(
-    "progress",
-    metadata,
-    sa.Column("name", sa.String(32), primary_key=True),
-    sa.Column("last_raw_id", sa.BigInteger, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, default=_now),
-    schema="cleandata",
-)
-"""How far processing got in ``rawdata.houses`` (rows dropped by cleaning leave no clean row)."""
-
-train_logs = sa.Table(
-    "logs",
-    metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
-    sa.Column("time", sa.DateTime(timezone=True), nullable=False, default=_now, index=True),
-    sa.Column("step", sa.String(32), nullable=False),
-    sa.Column("status", sa.String(32), nullable=False),
-    sa.Column("message", sa.Text, nullable=False),
-    sa.Column("metrics", sa.JSON, nullable=True),
-    sa.Column("model_version", sa.String(64), nullable=True),
-    sa.Column("run_ids", sa.JSON, nullable=True),
-    sa.Column("pipeline_run", sa.String(128), nullable=True),
-    schema="trainlogs",
-)
-"""Every decision of the pipeline (trained, promoted, kept the champion, skipped and why)."""
 
 
 class StoreError(RuntimeError):
@@ -194,70 +71,10 @@ def batch_key(rows: Sequence[Any], *, origin: str = "teacher") -> str:
     return digest.hexdigest()[:40]
 
 
-def _sqlite_paths(url: sa.URL) -> dict[str, str]:
-    database = url.database or ""
-    if database in ("", ":memory:"):
-        return dict.fromkeys(SCHEMAS, ":memory:")
-    main = Path(database)
-    return {
-        schema: str(main.with_name(f"{main.stem}.{schema}{main.suffix or '.db'}"))
-        for schema in SCHEMAS
-    }
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for PostgreSQL or SQLite where ``rawdata.houses`` means the same table."""
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, pool_pre_ping=True, future=True)
-
-    paths = _sqlite_paths(parsed)
-    memory = paths["rawdata"] == ":memory:"
-    if not memory:
-        Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(
-        parsed,
-        future=True,
-        connect_args={"timeout": 60, "check_same_thread": False},
-        **({"poolclass": StaticPool} if memory else {}),
-    )
-
-    @sa.event.listens_for(engine, "connect")
-    def _attach(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below own transactions
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA busy_timeout = 60000")
-        for schema, path in paths.items():
-            cursor.execute(f"ATTACH DATABASE ? AS {schema}", (path,))
-            if not memory:
-                cursor.execute(f"PRAGMA {schema}.journal_mode = WAL")
-                cursor.execute(f"PRAGMA {schema}.synchronous = NORMAL")
-        if not memory:
-            cursor.execute("PRAGMA main.journal_mode = WAL")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
-
-
 def _records(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
     """Rows as tuples with None for every missing value (what DB drivers expect)."""
     cleaned = frame.astype(object).where(frame.notna(), None)
     return [tuple(row) for row in cleaned.itertuples(index=False, name=None)]
-
-
-def _driver_errors() -> type[Exception]:
-    """psycopg's base error, raised as is by COPY (SQLAlchemy does not wrap the raw cursor)."""
-    try:
-        import psycopg
-    except ImportError:  # SQLite-only installs
-        return sa.exc.SQLAlchemyError
-    return psycopg.Error
 
 
 def _jsonable(value: Any) -> Any:
@@ -333,7 +150,7 @@ class Store:
         try:
             return self._ingest(batch, batch_id, origin, source, group_number, day,
                                 batch_number, raw_rows, extra, position)  # fmt: skip
-        except (sa.exc.SQLAlchemyError, _driver_errors()) as exc:
+        except (sa.exc.SQLAlchemyError, driver_errors()) as exc:
             raise StoreError(f"batch {batch_id} was not stored: {exc}") from exc
 
     def feed_position(self, feed: str, group_number: int, day: str) -> int:
@@ -346,7 +163,7 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 found = conn.execute(query).scalar_one_or_none()
-        except (sa.exc.SQLAlchemyError, _driver_errors()) as exc:
+        except (sa.exc.SQLAlchemyError, driver_errors()) as exc:
             raise StoreError(f"the feed position could not be read: {exc}") from exc
         return int(found) if found is not None else 0
 
@@ -355,11 +172,11 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 self._save_position(conn, position)
-        except (sa.exc.SQLAlchemyError, _driver_errors()) as exc:
+        except (sa.exc.SQLAlchemyError, driver_errors()) as exc:
             raise StoreError(f"the feed position was not saved: {exc}") from exc
 
     def _save_position(self, conn: Connection, position: FeedPosition) -> None:
-        now = _now()
+        now = utc_now()
         statement = self._insert(feed_positions).values(
             feed=position.feed,
             group_number=position.group_number,
@@ -403,7 +220,7 @@ class Store:
                     batch_number=batch_number,
                     rows=len(rows),
                     rejected=len(batch.rejected),
-                    ingested_at=_now(),
+                    ingested_at=utc_now(),
                 )
             ).first()
             if claimed is None:
@@ -424,7 +241,7 @@ class Store:
     def _reject_rows(
         batch_id: str, rejected: Sequence[Rejection], raw_rows: Sequence[Any] | None
     ) -> list[dict[str, Any]]:
-        now = _now()
+        now = utc_now()
         return [
             {
                 "batch_id": batch_id,
@@ -576,7 +393,7 @@ class Store:
         with self.engine.begin() as conn:
             result = conn.execute(
                 train_logs.insert().values(
-                    time=_now(),
+                    time=utc_now(),
                     step=step,
                     status=status,
                     message=message,

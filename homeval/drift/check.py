@@ -62,7 +62,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from homeval.data.store import Store, clean_houses
+from homeval.data.store import Store
+from homeval.data.tables import clean_houses
 from homeval.drift.verdict import disagrees_with_share_rule, verdict
 from homeval.platform.retention import prune
 from homeval.platform.settings import Settings

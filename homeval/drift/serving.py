@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
 
-from homeval.data.store import Store, clean_houses, raw_houses
+from homeval.data.store import Store
+from homeval.data.tables import clean_houses, raw_houses
 from homeval.platform.settings import Settings
 
 if TYPE_CHECKING:  # the drift check (Evidently, scikit-learn: ~100 MB) is imported when a

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from homeval.data.store import Store, clean_houses
+from homeval.data.store import Store
+from homeval.data.tables import clean_houses
 from homeval.model.calibration import cross_fit_residuals, predicted_residuals, sample_properties
 from homeval.model.estimator import (
     MODEL_KINDS,

@@ -23,7 +23,8 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from homeval.data.store import Store, clean_houses, raw_houses, train_logs
+from homeval.data.store import Store
+from homeval.data.tables import clean_houses, raw_houses, train_logs
 from homeval.drift.check import DriftResult, check_drift, scores_as_metrics
 from homeval.drift.reports import publish
 from homeval.platform.settings import Settings

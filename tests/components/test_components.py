@@ -26,7 +26,8 @@ from components.gates import gates
 from components.process import process
 from components.promote import promote
 from components.train import train
-from homeval.data.store import Store, raw_houses
+from homeval.data.store import Store
+from homeval.data.tables import raw_houses
 from homeval.platform.settings import Settings
 from tests.components.conftest import FAST_TRAINING
 from tests.conftest import is_platform_setting

@@ -24,7 +24,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from homeval.data.store import Store, raw_batches, raw_houses
+from homeval.data.store import Store
+from homeval.data.tables import raw_batches, raw_houses
 from tests.conftest import REPO, ctrl_c_reaches_it, free_port, missing, without_platform_settings
 from tests.homeval.cli.test_up import alive, descendants
 

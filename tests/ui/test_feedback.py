@@ -4,7 +4,8 @@ import pytest
 import sqlalchemy as sa
 
 from homeval.data.schema import SchemaError
-from homeval.data.store import Store, StoreError, raw_houses
+from homeval.data.store import Store, StoreError
+from homeval.data.tables import raw_houses
 from ui.feedback import recent_user_rows, record_prediction
 
 LISTING = {

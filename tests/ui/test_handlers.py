@@ -366,7 +366,7 @@ def test_priced_listings_never_become_training_rows(services: Services) -> None:
     """The whole loop: a listing priced in the UI stays a raw user row; processing (which
     makes the training data) drops it by its origin."""
     from homeval.data.process import process_new
-    from homeval.data.store import clean_houses, raw_houses
+    from homeval.data.tables import clean_houses, raw_houses
 
     assert price_listing(services, FORM, "house-price").ok
     summary = process_new(services.store)

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from homeval.cli import app, data
 from homeval.data.generator.listings import generate
 from homeval.data.schema import LISTING_FIELDS, parse_frame, read_listings_csv
-from homeval.data.store import Store, raw_batches, raw_houses
+from homeval.data.store import Store
+from homeval.data.tables import raw_batches, raw_houses
 from tests.conftest import free_port
 from tests.datasource.server import running_feed
 

@@ -16,7 +16,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from homeval.data.store import Store, raw_batches, raw_houses
+from homeval.data.store import Store
+from homeval.data.tables import raw_batches, raw_houses
 from tests.conftest import ctrl_c_reaches_it, free_port
 from tests.datasource.server import running_feed
 

@@ -8,7 +8,8 @@ import pytest
 
 from homeval.data.process import clean_frame, process_new
 from homeval.data.schema import LISTING_FIELDS, parse_frame, parse_rows, read_listings_csv
-from homeval.data.store import Store, batch_key, clean_houses
+from homeval.data.store import Store, batch_key
+from homeval.data.tables import clean_houses
 
 BASE = {"brokered_by": "1", "status": "for_sale", "price": 300_000.0, "bed": 3.0, "bath": 2.0,
         "acre_lot": 0.2, "street": "77", "city": "Hartford", "state": "Connecticut",

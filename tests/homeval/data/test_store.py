@@ -7,16 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from homeval.data.schema import parse_frame, parse_rows, read_listings_csv
-from homeval.data.store import (
-    FeedPosition,
-    Store,
-    StoreError,
-    batch_key,
-    clean_houses,
-    raw_houses,
-    raw_rejects,
-    train_logs,
-)
+from homeval.data.store import FeedPosition, Store, StoreError, batch_key
+from homeval.data.tables import clean_houses, raw_houses, raw_rejects, train_logs
 
 ROW = [
     None,
