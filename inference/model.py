@@ -33,12 +33,11 @@ from kserve.model import InferenceVerb
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
 from homeval.data.listing_batch import Listings
+from homeval.data.request_fields import RequestError, field_kind
 from homeval.data.schema import LISTING_FIELDS
 from homeval.data.validation import (
     Options,
-    RequestError,
     columns_to_instances,
-    field_kind,
     parse_instances,
     parse_options,
     parse_v1_body,

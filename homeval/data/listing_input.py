@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
+from homeval.data.request_fields import RequestError
 from homeval.data.schema import LISTING_FIELDS, parse_rows
 from homeval.data.tables import raw_houses
-from homeval.data.validation import RequestError, parse_listing
+from homeval.data.validation import parse_listing
 from homeval.model.feature_names import INPUT_FIELDS
 
 FIELD_LABELS: Final[dict[str, str]] = {

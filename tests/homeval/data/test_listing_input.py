@@ -65,7 +65,8 @@ def test_labels_and_values_read_like_words() -> None:
 
 
 def test_the_form_refuses_what_the_predictor_refuses() -> None:
-    from homeval.data.validation import RequestError, parse_listing
+    from homeval.data.request_fields import RequestError
+    from homeval.data.validation import parse_listing
 
     # the schema stores dates up to 2100; the predictor refuses sales in the future
     check = check_listing({"state": "Texas", "status": "sold", "prev_sold_date": "2090-01-01"})

@@ -32,7 +32,8 @@ def test_the_column_path_encodes_what_the_listing_path_encodes(listings: pd.Data
     """Many listings are validated and encoded as columns, few one by one: same numbers."""
     import orjson
 
-    from homeval.data.validation import fast_batch, parse_listing
+    from homeval.data.request_columns import fast_batch
+    from homeval.data.validation import parse_listing
 
     enc = ListingEncoder().fit(listings[list(INPUT_FIELDS)], np.log(listings["price"]))
     raw = orjson.loads(orjson.dumps(to_records(listings[list(INPUT_FIELDS)])))
