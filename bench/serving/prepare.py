@@ -48,8 +48,8 @@ def env() -> dict[str, str]:
 
 
 def listing_rows(frame: pd.DataFrame) -> list[dict[str, object]]:
+    from homeval.model.encoding import to_records
     from homeval.model.feature_names import INPUT_FIELDS
-    from homeval.model.features import to_records
 
     rows = to_records(frame.loc[:, list(INPUT_FIELDS)])
     for row in rows:

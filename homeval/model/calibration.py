@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from homeval.data.properties import property_ids_of
-from homeval.model.features import city_key, land_mask, novelty
+from homeval.model.encoding import city_key
+from homeval.model.features import land_mask, novelty
 
 FOLDS: Final = 4
 HELD_OUT_SHARES: Final = {"state": 0.25, "city": 0.25, "zip": 0.25}

@@ -17,12 +17,14 @@ because training rows then always have their state in the tables while a nationa
 meets states it never saw, ``training_matrix`` adds copies of part of the training rows
 encoded with their whole state held out: the trees learn what a listing of an unknown
 state looks like and how far its surroundings can be trusted.
+
+The encoder is here (fitted models pickle it by reference); the pieces it is made of are
+in ``homeval.model.encoding``.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import date
 from itertools import repeat
@@ -34,6 +36,23 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from homeval.data.listing_batch import ListingBatch, as_date, as_float
 from homeval.data.schema import STATUSES
+from homeval.model.encoding import (
+    CACHES,
+    COL,
+    LAND_NUMERIC,
+    LOCAL_PPA,
+    LOCAL_PPSF,
+    NUMERIC_SLICE,
+    ZIP_PPA,
+    ZIP_PPSF,
+    FrameRows,
+    PlaceCache,
+    derive,
+    encode_places,
+    folds_of,
+    listing_frame,
+    place_key,
+)
 from homeval.model.feature_names import (
     FEATURES,
     INPUT_FIELDS,
@@ -41,8 +60,7 @@ from homeval.model.feature_names import (
     LISTING_FEATURES,
     NUMERIC_FEATURES,
 )
-from homeval.model.geography import ZipTable, zip_table
-from homeval.model.places import PLACE_COLUMNS, Place, PlaceKnowledge, novelty_codes
+from homeval.model.places import PLACE_COLUMNS, novelty_codes
 
 _STATUS_CODE: Final[dict[str | None, float]] = {s: float(i) for i, s in enumerate(STATUSES)}
 
@@ -65,13 +83,6 @@ def land_mask(frame: pd.DataFrame) -> np.ndarray:
 def novelty(features: np.ndarray) -> np.ndarray:
     """Index into ``places.NOVELTY`` per row of an encoded matrix (``FEATURES`` order)."""
     return novelty_codes(np.asarray(features)[:, _PLACE_SLICE])
-
-
-def city_key(state: Any, city: Any) -> str | None:
-    """Cities are only unique within a state ('Springfield')."""
-    if not isinstance(state, str) or not isinstance(city, str) or not city.strip():
-        return None
-    return f"{state}|{city.strip().lower()}"
 
 
 class ListingEncoder(TransformerMixin, BaseEstimator):
@@ -100,11 +111,11 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y: Any = None) -> ListingEncoder:
         if y is None:
             raise ValueError("ListingEncoder needs the log prices to fit")
-        frame = _frame(X)
+        frame = listing_frame(X)
         log_price = np.asarray(y, dtype="float64")
-        for cache in _CACHES:  # encoded with the old tables
+        for cache in CACHES:  # encoded with the old tables
             self.__dict__.pop(cache, None)
-        rows = _Rows(frame, log_price)
+        rows = FrameRows(frame, log_price)
         self.places_ = rows.knowledge(slice(None), self.smoothing)
         dates = pd.to_datetime(frame["prev_sold_date"], errors="coerce")
         latest = dates.max()
@@ -117,17 +128,17 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         """Fit on all rows, but encode each training row with tables that never saw it."""
         if y is None:
             raise ValueError("ListingEncoder needs the log prices to fit")
-        frame = _frame(X)
+        frame = listing_frame(X)
         log_price = np.asarray(y, dtype="float64")
         self.fit(frame, log_price)
-        folds = _folds(frame, "property", self.n_folds, self.random_state)
-        return self._out_of_fold(frame, _Rows(frame, log_price), folds, slice(None))
+        folds = folds_of(frame, "property", self.n_folds, self.random_state)
+        return self._out_of_fold(frame, FrameRows(frame, log_price), folds, slice(None))
 
     def training_matrix(self, X: pd.DataFrame, y: Any) -> tuple[pd.DataFrame, np.ndarray]:
         """The rows the trees learn from: every training row out of fold, plus copies of a
         share of them encoded with their whole state held out (a national feed meets
         states it never saw; without such rows the trees never learn how to price one)."""
-        frame = _frame(X)
+        frame = listing_frame(X)
         log_price = np.asarray(y, dtype="float64")
         encoded = self.fit_transform(frame, log_price)
         share = self.state_held_out_share
@@ -136,13 +147,13 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         take = min(round(share * len(frame)), STATE_HELD_OUT_MAX_ROWS)
         picked = np.sort(rng.choice(len(frame), size=take, replace=False))
-        folds = _folds(frame, "state", self.n_folds, self.random_state)
-        copies = self._out_of_fold(frame, _Rows(frame, log_price), folds, picked)
+        folds = folds_of(frame, "state", self.n_folds, self.random_state)
+        copies = self._out_of_fold(frame, FrameRows(frame, log_price), folds, picked)
         matrix = pd.concat([encoded, copies], ignore_index=True)
         return matrix, np.concatenate([log_price, log_price[picked]])
 
     def _out_of_fold(
-        self, frame: pd.DataFrame, rows: _Rows, folds: np.ndarray, picked: Any
+        self, frame: pd.DataFrame, rows: FrameRows, folds: np.ndarray, picked: Any
     ) -> pd.DataFrame:
         """Rows ``picked`` encoded by knowledge fitted on the other folds only."""
         subset = frame.iloc[picked] if not isinstance(picked, slice) else frame
@@ -157,33 +168,33 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
                 continue
             # nothing left to learn from: the tables of everything
             knowledge = self.places_ if held.all() else rows.knowledge(~held, self.smoothing)
-            out[position[encode], _PLACE_SLICE] = _encode_places(knowledge, rows.places[encode])
-        _derive(out, out[:, _COL["house_size"]], out[:, _COL["acre_lot"]])
+            out[position[encode], _PLACE_SLICE] = encode_places(knowledge, rows.places[encode])
+        derive(out, out[:, COL["house_size"]], out[:, COL["acre_lot"]])
         return pd.DataFrame(out, columns=list(FEATURES), index=subset.index)
 
     # --- encoding ------------------------------------------------------------------------
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        frame = _frame(X)
+        frame = listing_frame(X)
         out = self._numeric(frame)
-        rows = _Rows(frame, None, self.places_.zips)
-        out[:, _PLACE_SLICE] = _encode_places(self.places_, rows.places)
-        _derive(out, out[:, _COL["house_size"]], out[:, _COL["acre_lot"]])
+        rows = FrameRows(frame, None, self.places_.zips)
+        out[:, _PLACE_SLICE] = encode_places(self.places_, rows.places)
+        derive(out, out[:, COL["house_size"]], out[:, COL["acre_lot"]])
         return pd.DataFrame(out, columns=list(FEATURES), index=frame.index)
 
     def _numeric(self, frame: pd.DataFrame) -> np.ndarray:
         """The columns that need no knowledge of places (the rest left NaN)."""
         out = np.full((len(frame), len(FEATURES)), _NAN)
-        out[:, _COL["status"]] = frame["status"].map(_STATUS_CODE).astype("float64")
+        out[:, COL["status"]] = frame["status"].map(_STATUS_CODE).astype("float64")
         numeric = (
             frame[list(NUMERIC_FEATURES)].apply(pd.to_numeric, errors="coerce").astype("float64")
         )
-        out[:, _NUMERIC_SLICE] = numeric.to_numpy()
+        out[:, NUMERIC_SLICE] = numeric.to_numpy()
         missing = numeric.isna()
-        out[:, _COL["is_land"]] = missing[list(LAND_FIELDS)].all(axis=1).astype("float64")
-        out[:, _COL["missing_count"]] = missing.sum(axis=1).astype("float64")
+        out[:, COL["is_land"]] = missing[list(LAND_FIELDS)].all(axis=1).astype("float64")
+        out[:, COL["missing_count"]] = missing.sum(axis=1).astype("float64")
         sold = pd.to_datetime(frame["prev_sold_date"], errors="coerce")
-        out[:, _COL["years_since_sale"]] = (
+        out[:, COL["years_since_sale"]] = (
             (pd.Timestamp(self.reference_date_) - sold).dt.days.astype("float64") / 365.25
         ).to_numpy()
         return out
@@ -211,8 +222,8 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
             places[where] = location
         status = get("status")
         sold = as_date(get("prev_sold_date"))
-        zip_ppsf, zip_ppa = location[_ZIP_PPSF], location[_ZIP_PPA]
-        local_ppsf, local_ppa = location[_LOCAL_PPSF], location[_LOCAL_PPA]
+        zip_ppsf, zip_ppa = location[ZIP_PPSF], location[ZIP_PPA]
+        local_ppsf, local_ppa = location[LOCAL_PPSF], location[LOCAL_PPA]
         log_size = math.log(size) if size > 0 else _NAN
         log_acre = math.log(acre) if acre > 0 else _NAN
         return [
@@ -241,23 +252,23 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         out = np.empty((n, len(FEATURES)), dtype="float64")
         if n == 0:
             return out
-        out[:, _COL["status"]] = np.fromiter(
+        out[:, COL["status"]] = np.fromiter(
             map(_STATUS_CODE.get, batch.status, repeat(_NAN)), dtype="float64", count=n
         )
         numbers = np.stack([getattr(batch, name) for name in NUMERIC_FEATURES], axis=1)
-        out[:, _NUMERIC_SLICE] = numbers
+        out[:, NUMERIC_SLICE] = numbers
         absent = np.isnan(numbers)
-        out[:, _COL["is_land"]] = absent[:, _LAND_NUMERIC].all(axis=1)
-        out[:, _COL["missing_count"]] = absent.sum(axis=1)
-        out[:, _COL["years_since_sale"]] = (
+        out[:, COL["is_land"]] = absent[:, LAND_NUMERIC].all(axis=1)
+        out[:, COL["missing_count"]] = absent.sum(axis=1)
+        out[:, COL["years_since_sale"]] = (
             float(self.reference_date_.toordinal()) - batch.sold_day
         ) / 365.25
         out[:, _PLACE_SLICE] = self._place_rows(batch)
-        _derive(out, batch.house_size, batch.acre_lot)
+        derive(out, batch.house_size, batch.acre_lot)
         return out
 
     def _place_row(self, state: Any, city: Any, zip_code: Any) -> np.ndarray:
-        return _encode_places(self.places_, [_place(state, city, zip_code)])[0]
+        return encode_places(self.places_, [place_key(state, city, zip_code)])[0]
 
     def _place_rows(self, batch: ListingBatch) -> np.ndarray:
         """The place columns of each listing's place: rows of a table that grows as new
@@ -271,17 +282,17 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
                     places.reset()
                     rows = [None] * len(keys)
                 new = list(dict.fromkeys(k for k, r in zip(keys, rows, strict=True) if r is None))
-                encoded = _encode_places(self.places_, [_place(*k) for k in new])
+                encoded = encode_places(self.places_, [place_key(*k) for k in new])
                 for key, row in zip(new, encoded, strict=True):
                     places.add(key, row)
                 rows = [places.index[k] for k in keys]
             return places.table[cast(list[int], rows)]  # every place has its row now
 
     @property
-    def _places(self) -> _PlaceCache:
+    def _places(self) -> PlaceCache:
         cache = self.__dict__.get("_place_cache")
         if cache is None:
-            cache = self.__dict__["_place_cache"] = _PlaceCache(len(PLACE_COLUMNS))
+            cache = self.__dict__["_place_cache"] = PlaceCache(len(PLACE_COLUMNS))
         return cache
 
     @property
@@ -294,7 +305,7 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())
-        for cache in _CACHES:  # caches, not part of the fitted model
+        for cache in CACHES:  # caches, not part of the fitted model
             state.pop(cache, None)
         return state
 
@@ -308,153 +319,3 @@ class ListingEncoder(TransformerMixin, BaseEstimator):
         """Known states, cities and ZIPs (for forms and drift checks)."""
         tables = self.places_.tables
         return {level: sorted(tables[level].index) for level in ("state", "city", "zip")}
-
-
-_COL: Final = {name: i for i, name in enumerate(FEATURES)}
-_NUMERIC_SLICE: Final = slice(_COL[NUMERIC_FEATURES[0]], _COL[NUMERIC_FEATURES[-1]] + 1)
-_LAND_NUMERIC: Final = [NUMERIC_FEATURES.index(name) for name in LAND_FIELDS]
-_ZIP_PPSF: Final = PLACE_COLUMNS.index("zip_ppsf")
-_ZIP_PPA: Final = PLACE_COLUMNS.index("zip_ppa")
-_LOCAL_PPSF: Final = PLACE_COLUMNS.index("local_ppsf")
-_LOCAL_PPA: Final = PLACE_COLUMNS.index("local_ppa")
-_CACHES: Final = ("_place_cache", "_record_place_cache")
-if list(FEATURES[_NUMERIC_SLICE]) != list(NUMERIC_FEATURES) or len(set(FEATURES)) != len(FEATURES):
-    raise AssertionError("feature layout broken")
-
-
-def _place(state: Any, city: Any, zip_code: Any) -> Place:
-    """A place key as the knowledge tables spell it."""
-    return (state if isinstance(state, str) else None, city_key(state, city), zip_code)
-
-
-def _encode_places(knowledge: PlaceKnowledge, places: Sequence[Place] | np.ndarray) -> np.ndarray:
-    """Place columns per row, each distinct place encoded once."""
-    keys = [tuple(p) for p in places]
-    distinct = list(dict.fromkeys(keys))
-    table = knowledge.encode(distinct)
-    where = {key: i for i, key in enumerate(distinct)}
-    return table[[where[k] for k in keys]] if keys else table
-
-
-def _derive(out: np.ndarray, size: np.ndarray, acre: np.ndarray) -> None:
-    """Fill the derived features (``feature_names.DERIVED_FEATURES``) from the place columns
-    and the listing's size and lot."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_size = np.where(size > 0, np.log(size), _NAN)
-        log_acre = np.where(acre > 0, np.log(acre), _NAN)
-    out[:, _COL["size_price"]] = out[:, _COL["zip_ppsf"]] + log_size
-    out[:, _COL["lot_price"]] = out[:, _COL["zip_ppa"]] + log_acre
-    out[:, _COL["local_size_price"]] = out[:, _COL["local_ppsf"]] + log_size
-    out[:, _COL["local_lot_price"]] = out[:, _COL["local_ppa"]] + log_acre
-
-
-class _Rows:
-    """A frame's listings as the knowledge tables read them, computed once per frame."""
-
-    def __init__(
-        self, frame: pd.DataFrame, log_price: np.ndarray | None, table: ZipTable | None = None
-    ) -> None:
-        def present(column: str) -> np.ndarray:
-            values = frame[column].astype(object)
-            return values.where(values.notna(), None).to_numpy(dtype=object)
-
-        state = present("state")
-        pairs: dict[tuple[Any, Any], str | None] = {}  # few distinct (state, city)
-        city = [
-            pairs[pair] if pair in pairs else pairs.setdefault(pair, city_key(*pair))
-            for pair in zip(state, frame["city"], strict=True)
-        ]
-        zip_code = present("zip_code")
-        self.table = table = table or zip_table()
-        self.zip_rows = table.rows(list(zip_code))
-        county = np.array(
-            [table.county[r] if r >= 0 else None for r in self.zip_rows.tolist()], dtype=object
-        )
-        self.keys = {
-            "state": state,
-            "county": county,
-            "city": np.array(city, dtype=object),
-            "zip": zip_code,
-        }
-        self.places = np.empty(len(frame), dtype=object)
-        self.places[:] = list(zip(state, city, zip_code, strict=True))
-        self.targets: dict[str, np.ndarray] = {}
-        if log_price is not None:
-            self.targets = {
-                "price": np.where(np.isfinite(log_price), log_price, np.nan),
-                "ppsf": _log_per(frame, "house_size", log_price),
-                "ppa": _log_per(frame, "acre_lot", log_price),
-            }
-
-    def knowledge(self, rows: Any, smoothing: float) -> PlaceKnowledge:
-        return PlaceKnowledge.fit(
-            {level: key[rows] for level, key in self.keys.items()},
-            {name: values[rows] for name, values in self.targets.items()},
-            self.zip_rows[rows],
-            smoothing,
-            self.table,
-        )
-
-
-class _PlaceCache:
-    """Place columns by (state, city, zip) as given, as rows of one matrix (so a request's
-    places are one fancy-index); emptied rather than grown past ``_PLACE_CACHE_SIZE``."""
-
-    def __init__(self, width: int) -> None:
-        self.lock = threading.Lock()
-        self.width = width
-        self.reset()
-
-    def reset(self) -> None:
-        self.index: dict[tuple[Any, Any, Any], int] = {}
-        self.table = np.empty((64, self.width), dtype="float64")
-        self.used = 0
-
-    def add(self, key: tuple[Any, Any, Any], row: np.ndarray) -> int:
-        """Store a place (the caller holds ``lock``); its row number."""
-        at = self.used
-        self.used += 1
-        if at == len(self.table):
-            self.table = np.concatenate([self.table, np.empty_like(self.table)])
-        self.table[at] = row
-        self.index[key] = at
-        return at
-
-
-def _frame(X: Any) -> pd.DataFrame:
-    if not isinstance(X, pd.DataFrame):
-        X = pd.DataFrame(list(X), columns=list(INPUT_FIELDS))
-    missing = [f for f in INPUT_FIELDS if f not in X.columns]
-    if missing:
-        raise ValueError(f"listing frame lacks column(s): {', '.join(missing)}")
-    return X
-
-
-def _log_per(frame: pd.DataFrame, column: str, log_price: np.ndarray) -> np.ndarray:
-    """log(price / frame[column]); NaN where the divisor is missing or not positive."""
-    divisor = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = log_price - np.log(divisor)
-    out[~np.isfinite(out)] = np.nan
-    return out
-
-
-def _folds(frame: pd.DataFrame, by: str, n_folds: int, seed: int) -> np.ndarray:
-    """Fold of each row: the same for every listing of one property (``by="property"``)
-    or of one state (``by="state"``)."""
-    if by == "property":
-        from homeval.data.properties import property_ids_of
-
-        keys = property_ids_of(frame)
-    else:
-        keys = frame[by].astype(str)
-    hashed = pd.util.hash_pandas_object(
-        pd.Series(keys).reset_index(drop=True), index=False, hash_key=f"{seed:016d}"
-    )
-    return (hashed.to_numpy() % np.uint64(n_folds)).astype(int)
-
-
-def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows → listing dicts with None for missing values (as JSON would bring)."""
-    cleaned = frame.astype(object).where(frame.notna(), None)
-    return cleaned.to_dict(orient="records")

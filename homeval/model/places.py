@@ -73,7 +73,7 @@ _COL: Final = {name: i for i, name in enumerate(PLACE_COLUMNS)}
 _NAN: Final = float("nan")
 
 Place = tuple[Any, Any, Any]
-"""(state, city key, ZIP) — ``features.city_key`` makes the city key."""
+"""(state, city key, ZIP) — ``encoding.city_key`` makes the city key."""
 
 
 @dataclass

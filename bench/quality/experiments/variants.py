@@ -32,8 +32,9 @@ sys.path.insert(0, str(HERE.parents[2]))  # the repo: homeval
 from common import DEFAULT_DATA  # noqa: E402
 from common import clean_folder as clean_rows  # noqa: E402
 
+from homeval.model.encoding import city_key  # noqa: E402
 from homeval.model.estimator import LIGHTGBM_DEFAULTS, price_metrics  # noqa: E402
-from homeval.model.features import ListingEncoder, _property_folds, city_key  # noqa: E402
+from homeval.model.features import ListingEncoder, _property_folds  # noqa: E402
 from homeval.model.training import split_parts  # noqa: E402
 
 CACHE = HERE / ".work"

@@ -10,7 +10,7 @@ import pytest
 
 from homeval.data.properties import property_ids
 from homeval.model.calibration import cross_fit_residuals, place_folds, sample_properties
-from homeval.model.features import city_key
+from homeval.model.encoding import city_key
 from homeval.model.places import NOVELTY
 from tests.homeval.helpers import real_listings
 
