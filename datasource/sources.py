@@ -24,13 +24,8 @@ from datasource.drift import DriftSchedule
 from homeval.data.generator.listings import generate
 from homeval.data.generator.state_mix import state_mix
 from homeval.data.generator.world import world
-from homeval.data.schema import (
-    ID_FIELDS,
-    LISTING_FIELDS,
-    NUMERIC_FIELDS,
-    detect_columns,
-    normalise_state,
-)
+from homeval.data.listing_parser import detect_columns
+from homeval.data.schema import ID_FIELDS, LISTING_FIELDS, NUMERIC_FIELDS, normalise_state
 from homeval.platform.settings import Settings
 
 log = logging.getLogger("homeval.datasource")

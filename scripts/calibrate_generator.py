@@ -40,7 +40,8 @@ sys.path.insert(0, str(REPO))
 
 from homeval.data.generator.parameters import URBAN_RADIUS_KM  # noqa: E402
 from homeval.data.generator.places import count_within, places, unit_km  # noqa: E402
-from homeval.data.schema import STATE_CODES, STATES, parse_frame, read_listings_csv  # noqa: E402
+from homeval.data.listing_parser import parse_frame, read_listings_csv  # noqa: E402
+from homeval.data.schema import STATE_CODES, STATES  # noqa: E402
 
 DEFAULT_INPUT = (
     REPO.parent

@@ -17,7 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from homeval.data.schema import LISTING_FIELDS, SchemaError, parse_rows
+from homeval.data.listing_parser import parse_rows
+from homeval.data.schema import LISTING_FIELDS, SchemaError
 from homeval.data.store import IngestResult, Store
 from homeval.data.tables import raw_batches, raw_houses
 

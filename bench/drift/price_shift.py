@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from homeval.data.generator.listings import generate
-from homeval.data.schema import parse_frame
+from homeval.data.listing_parser import parse_frame
 from homeval.drift.check import NUM_THRESHOLD, PRICE_COLUMN, compare, drift_columns
 
 HERE = Path(__file__).resolve().parent

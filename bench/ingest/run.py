@@ -31,7 +31,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from homeval.data.generator.listings import generate
-from homeval.data.schema import LISTING_FIELDS, ParsedBatch, parse_rows
+from homeval.data.listing_parser import parse_rows
+from homeval.data.schema import LISTING_FIELDS, ParsedBatch
 from homeval.data.store import Store, batch_key
 from tests.scratch_db import scratch_database
 
@@ -221,7 +222,7 @@ def report(
         row("pandas feed", "DataFrame(rows) + to_sql multi/1000 (the seed project)"),
         "",
         f"**{feed_ratio:.1f}x** rows/s. Here homeval also validates every value "
-        "(schema.parse_rows: status, state, ZIP, dates, numbers; rejects are stored with "
+        "(listing_parser.parse_rows: status, state, ZIP, dates, numbers; rejects are stored with "
         "their reasons), which costs more than the COPY itself; the seed side stores the "
         "raw values as text and checks nothing.",
         "",

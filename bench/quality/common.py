@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from homeval.data.listing_parser import parse_frame, read_listings_csv
 from homeval.data.process import process_new
-from homeval.data.schema import parse_frame, read_listings_csv
 from homeval.data.store import Store
 from homeval.model.training import load_clean
 

@@ -49,7 +49,7 @@ import uvicorn
 from datasource.app import create_app
 from homeval.data.collect import collect, store_batch
 from homeval.data.feed_client import FeedBatch, FeedClient
-from homeval.data.schema import parse_rows
+from homeval.data.listing_parser import parse_rows
 from homeval.data.store import Store, batch_key
 from homeval.data.tables import raw_batches, raw_houses
 from homeval.platform.settings import Settings

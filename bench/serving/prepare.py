@@ -66,7 +66,7 @@ def main() -> None:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    from homeval.data.schema import parse_frame, read_listings_csv
+    from homeval.data.listing_parser import parse_frame, read_listings_csv
     from homeval.model.estimator import (
         LIGHTGBM_DEFAULTS,
         build_estimator,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from homeval.data.feed_client import FeedBatch, FeedClient
-from homeval.data.schema import parse_rows
+from homeval.data.listing_parser import parse_rows
 from homeval.data.store import FeedPosition, Store, StoreError, batch_key
 
 log = logging.getLogger("homeval.data.collect")

@@ -3,7 +3,7 @@
 A form should say "must not be negative" next to the bedrooms box, not "HTTP 400" at the
 bottom of the page.  Each field is checked with the predictor's own rules
 (``validation.parse_listing``, one field at a time so every wrong box is named at once,
-with the predictor's words), then the whole row with the store's (``schema.parse_rows``:
+with the predictor's words), then the whole row with the store's (``listing_parser.parse_rows``:
 the row is stored as a user row, and the store also wants a status).  So the page refuses
 exactly what the predictor or the store would refuse, before calling either.
 """
@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
+from homeval.data.listing_parser import parse_rows
 from homeval.data.request_fields import RequestError
-from homeval.data.schema import LISTING_FIELDS, parse_rows
+from homeval.data.schema import LISTING_FIELDS
 from homeval.data.tables import raw_houses
 from homeval.data.validation import parse_listing
 from homeval.model.feature_names import INPUT_FIELDS

@@ -21,10 +21,7 @@ from homeval.data.request_fields import (
     RequestError,
     is_missing,
 )
-from homeval.data.schema import (
-    MIN_DATE,
-    STATUSES,
-)
+from homeval.data.schema import MIN_DATE, STATUSES
 
 # --- the usual request, a column at a time --------------------------------------------------
 

@@ -6,7 +6,9 @@ Two Kaggle versions exist: the current ``realtor-data.zip.csv`` (12 columns, ano
 the store, the pipeline and the predictor agree on what a listing is.
 
 Validation never fails a batch: ``parse_frame`` returns the usable rows and, for every
-rejected row, the reasons, so one bad row costs one row.
+rejected row, the reasons, so one bad row costs one row.  This module holds the fields,
+the batch types and one listing's normalisation; reading files and parsing batches is
+``homeval.data.listing_parser``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 from typing import Any, Final
 
-import numpy as np
 import pandas as pd
 
 LISTING_FIELDS: Final = (
@@ -76,11 +76,11 @@ STATE_CODES: Final[dict[str, str]] = {
 """Full state names as the Kaggle file writes them, with their postal codes."""
 
 STATES: Final = tuple(STATE_CODES)
-_STATE_BY_KEY: Final = {
+STATE_BY_KEY: Final = {
     **{name.lower(): name for name in STATE_CODES},
     **{code.lower(): name for name, code in STATE_CODES.items()},
 }
-_STATUS_BY_KEY: Final = {
+STATUS_BY_KEY: Final = {
     "for_sale": "for_sale",
     "for sale": "for_sale",
     "forsale": "for_sale",
@@ -88,7 +88,7 @@ _STATUS_BY_KEY: Final = {
     "ready_to_build": "ready_to_build",
     "ready to build": "ready_to_build",
 }
-_ZIP_RE: Final = re.compile(r"^\d{1,5}$")
+ZIP_RE: Final = re.compile(r"^\d{1,5}$")
 
 MAX_PRICE: Final = 1e10
 """Above any real listing; larger values are typos or overflow, not prices."""
@@ -123,256 +123,14 @@ class ParsedBatch:
         return len(self.rows) + len(self.rejected)
 
 
-# --- reading files ------------------------------------------------------------------------
-
-
-def detect_columns(header: Sequence[str]) -> tuple[str, ...]:
-    """Check a header names the listing columns (either version) and return it cleaned."""
-    cleaned = tuple(h.strip().lstrip("\ufeff").lower() for h in header)
-    required = set(OLD_FIELDS)
-    missing = sorted(required - set(cleaned))
-    if missing:
-        raise SchemaError(
-            f"not a Realtor listing table: missing column(s) {', '.join(missing)} "
-            f"(expected {', '.join(LISTING_FIELDS)})"
-        )
-    return cleaned
-
-
-def read_listings_csv(path: str | Path, **read_csv: Any) -> pd.DataFrame:
-    """Read a Kaggle-style CSV (12- or 10-column version) as raw strings in feed order.
-
-    Values stay text so that parsing and rejection happen in one place (``parse_frame``).
-    Columns the old version lacks come back empty.
-    """
-    frame = pd.read_csv(
-        path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig", **read_csv
-    )
-    return to_feed_order(frame)
-
-
-def to_feed_order(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rename/reorder any listing table to ``LISTING_FIELDS``; absent id columns are empty."""
-    frame = frame.rename(
-        columns=dict(zip(frame.columns, detect_columns(frame.columns), strict=True))
-    )
-    for name in ID_FIELDS:
-        if name not in frame.columns:
-            frame[name] = None
-    return frame.loc[:, list(LISTING_FIELDS)]
-
-
-def frame_from_rows(rows: Sequence[Any]) -> tuple[pd.DataFrame, list[Rejection]]:
-    """Turn feed rows (lists of 12 values) into a frame; rows of the wrong shape are rejected."""
-    good: list[Sequence[Any]] = []
-    rejected: list[Rejection] = []
-    index: list[int] = []
-    width = len(LISTING_FIELDS)
-    for i, row in enumerate(rows):
-        if not isinstance(row, list | tuple):
-            rejected.append(Rejection(i, (f"expected a list of {width} values, got {_kind(row)}",)))
-        elif len(row) != width:
-            rejected.append(Rejection(i, (f"expected {width} values, got {len(row)}",)))
-        else:
-            good.append(row)
-            index.append(i)
-    frame = pd.DataFrame(good, columns=list(LISTING_FIELDS), index=index, dtype=object)
-    return frame, rejected
-
-
-def _kind(value: Any) -> str:
+def value_kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
-
-
-# --- parsing ----------------------------------------------------------------------------
-# One tight loop per column over plain Python values: feed rows arrive as JSON scalars and
-# CSV rows as strings, and a loop that dispatches on the value's type is several times
-# faster than pandas' string methods on such mixed object columns.
-
-_BAD: Final = object()
-"""Marks a value that cannot be what its field is (the row is rejected)."""
-_BLANK_WORDS: Final = frozenset({"", "nan", "none", "null"})
-
-
-def _text_or_none(value: Any) -> Any:
-    """Stripped text, None when blank, or the value itself when it is not text."""
-    if isinstance(value, str):
-        text = value.strip()
-        return None if text.lower() in _BLANK_WORDS else text
-    if value is None or (isinstance(value, float) and value != value):  # NaN
-        return None
-    return value
-
-
-def _number(value: Any) -> Any:
-    kind = type(value)
-    if kind is float:
-        return value if math.isfinite(value) else (None if value != value else _BAD)
-    if kind is int:
-        return float(value)
-    value = _text_or_none(value)
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return _BAD
-        return number if math.isfinite(number) else _BAD
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        return _BAD
-    number = float(value)
-    return number if math.isfinite(number) else None if number != number else _BAD
-
-
-def _id_code(value: Any) -> Any:
-    """Anonymised integer codes ('103378.0' → '103378'); other text is kept as given."""
-    if type(value) is float and value.is_integer():
-        return str(int(value))
-    if type(value) is int:
-        return str(value)
-    value = _text_or_none(value)
-    if value is None or isinstance(value, bool):
-        return None
-    text = str(value)
-    if text.endswith(".0") and text[:-2].isdigit():
-        return text[:-2]
-    return text
-
-
-def _zip(value: Any) -> Any:
-    if type(value) is str and len(value) == 5 and value.isdigit():
-        return value
-    if _text_or_none(value) is None:
-        return None
-    found = normalise_zip(value)
-    return _BAD if found is None else found
-
-
-def _key_lookup(table: Mapping[str, str]) -> Any:
-    def lookup(value: Any) -> Any:
-        if type(value) is str and value in table:  # canonical spelling: no work
-            return table[value]
-        value = _text_or_none(value)
-        if value is None:
-            return None
-        return table.get(str(value).lower(), _BAD)
-
-    return lookup
-
-
-def _date(value: Any) -> Any:
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, date):
-        return value if MIN_DATE <= value < MAX_DATE else _BAD
-    value = _text_or_none(value)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        return _BAD
-    try:
-        parsed = date.fromisoformat(value[:10])
-    except ValueError:
-        try:  # the old Kaggle file also writes 2/28/2020
-            parsed = datetime.strptime(value, "%m/%d/%Y").date()
-        except ValueError:
-            return _BAD
-    return parsed if MIN_DATE <= parsed < MAX_DATE else _BAD
-
-
-_STATUS_LOOKUP: Final = _key_lookup({**_STATUS_BY_KEY, **{s: s for s in STATUSES}})
-_STATE_LOOKUP: Final = _key_lookup({**_STATE_BY_KEY, **{s: s for s in STATE_CODES}})
-_PARSERS: Final[dict[str, Any]] = {
-    "brokered_by": _id_code,
-    "status": _STATUS_LOOKUP,
-    "price": _number,
-    "bed": _number,
-    "bath": _number,
-    "acre_lot": _number,
-    "street": _id_code,
-    "city": lambda v: _text_or_none(v) if not isinstance(v, bool) else _BAD,
-    "state": _STATE_LOOKUP,
-    "zip_code": _zip,
-    "house_size": _number,
-    "prev_sold_date": _date,
-}
-_BAD_REASONS: Final = {
-    "status": f"status: not one of {', '.join(STATUSES)}",
-    "state": "state: unknown state",
-    "zip_code": "zip_code: not a 5-digit ZIP",
-    "prev_sold_date": "prev_sold_date: not a date (YYYY-MM-DD or M/D/YYYY)",
-    "city": "city: not text",
-    **{name: f"{name}: not a number" for name in NUMERIC_FIELDS},
-}
-REQUIRED_FIELDS: Final = ("status", "state")
-"""A row without these is rejected: status tells what the price means, state where it is."""
-
-
-def parse_frame(frame: pd.DataFrame) -> ParsedBatch:
-    """Normalise a listing table (feed order, any value types) and reject unusable rows.
-
-    A row is rejected when a value cannot be what its field is (text in a number, a
-    negative size, an unknown status or state, an impossible date, a malformed ZIP) or
-    when the status or state is missing.  Missing values are otherwise kept: they are
-    how the real data looks (land listings have no bed/bath/size) and cleaning decides
-    what to do.
-    """
-    if list(frame.columns) != list(LISTING_FIELDS):
-        frame = to_feed_order(frame)
-    n = len(frame)
-    reasons: list[list[str] | None] = [None] * n
-
-    def reject(i: int, reason: str) -> None:
-        found = reasons[i]
-        if found is None:
-            reasons[i] = [reason]
-        else:
-            found.append(reason)
-
-    columns: dict[str, list[Any]] = {}
-    for name in LISTING_FIELDS:
-        parse = _PARSERS[name]
-        values = [parse(v) for v in frame[name].to_numpy(dtype=object)]
-        for i, value in enumerate(values):
-            if value is _BAD:
-                reject(i, _BAD_REASONS[name])
-                values[i] = None
-            elif value is None and name in REQUIRED_FIELDS:
-                reject(i, f"{name}: missing")
-        if name in NUMERIC_FIELDS:
-            for i, value in enumerate(values):
-                if value is not None and (value < 0 or value > MAX_PRICE):
-                    reject(i, f"{name}: {'negative' if value < 0 else 'too large'}")
-        columns[name] = values
-
-    keep = [i for i in range(n) if reasons[i] is None]
-    index = frame.index.to_numpy()
-    rows = pd.DataFrame(
-        {
-            name: np.array([values[i] for i in keep], dtype="float64")
-            if name in NUMERIC_FIELDS
-            else pd.array([values[i] for i in keep], dtype=object)
-            for name, values in columns.items()
-        },
-        index=index[keep],
-    )
-    rejected = [Rejection(int(index[i]), tuple(r)) for i, r in enumerate(reasons) if r]
-    return ParsedBatch(rows=rows, rejected=rejected)
-
-
-def parse_rows(rows: Sequence[Any]) -> ParsedBatch:
-    """Parse feed rows (lists in ``LISTING_FIELDS`` order)."""
-    frame, wrong_shape = frame_from_rows(rows)
-    parsed = parse_frame(frame)
-    rejected = sorted([*wrong_shape, *parsed.rejected], key=lambda r: r.row)
-    return ParsedBatch(rows=parsed.rows, rejected=rejected)
 
 
 # --- one listing at a time (predictor, UI) -------------------------------------------------
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     if value is None:
         return True
     if isinstance(value, float) and math.isnan(value):
@@ -391,22 +149,24 @@ def listing_to_values(record: Mapping[str, Any] | Sequence[Any]) -> dict[str, An
                 f"{', '.join(LISTING_FIELDS)}; got {len(record)}"
             )
         return dict(zip(LISTING_FIELDS, record, strict=True))
-    raise SchemaError(f"a listing is an object of fields or a list of values, got {_kind(record)}")
+    raise SchemaError(
+        f"a listing is an object of fields or a list of values, got {value_kind(record)}"
+    )
 
 
 def normalise_status(value: Any) -> str | None:
     """'for sale' / 'FOR_SALE' → 'for_sale'; None when unknown."""
-    return _STATUS_BY_KEY.get(str(value).strip().lower()) if not _is_missing(value) else None
+    return STATUS_BY_KEY.get(str(value).strip().lower()) if not is_missing(value) else None
 
 
 def normalise_state(value: Any) -> str | None:
     """'ct' / 'Connecticut' → 'Connecticut'; None when unknown."""
-    return _STATE_BY_KEY.get(str(value).strip().lower()) if not _is_missing(value) else None
+    return STATE_BY_KEY.get(str(value).strip().lower()) if not is_missing(value) else None
 
 
 def normalise_zip(value: Any) -> str | None:
     """601 / '00601' / 601.0 → '00601'; None when not a ZIP."""
-    if _is_missing(value) or isinstance(value, bool):
+    if is_missing(value) or isinstance(value, bool):
         return None
     if isinstance(value, float):
         if not value.is_integer():
@@ -415,7 +175,7 @@ def normalise_zip(value: Any) -> str | None:
     text = str(value).strip()
     if text.endswith(".0"):
         text = text[:-2]
-    return text.zfill(5) if _ZIP_RE.match(text) else None
+    return text.zfill(5) if ZIP_RE.match(text) else None
 
 
 def known_values(field: str) -> Iterable[str]:

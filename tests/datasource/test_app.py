@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from datasource.app import EXHAUSTED_HEADER, create_app
-from homeval.data.schema import LISTING_FIELDS, SchemaError, parse_rows, read_listings_csv
+from homeval.data.listing_parser import parse_rows, read_listings_csv
+from homeval.data.schema import LISTING_FIELDS, SchemaError
 from homeval.platform.settings import Settings
 from tests.datasource.server import running_feed
 

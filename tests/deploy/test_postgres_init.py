@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from homeval.data.schema import parse_rows
+from homeval.data.listing_parser import parse_rows
 from homeval.data.store import Store
 from tests.conftest import REPO, free_port, missing
 from tests.deploy import dashboards

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from homeval.data.schema import parse_frame, read_listings_csv
+from homeval.data.listing_parser import parse_frame, read_listings_csv
 
 
 def real_listings(files: list[Path]) -> pd.DataFrame:

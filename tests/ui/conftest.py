@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from homeval.data.schema import parse_frame, read_listings_csv
+from homeval.data.listing_parser import parse_frame, read_listings_csv
 from homeval.data.store import Store
 from homeval.platform.settings import Settings
 from tests.conftest import REPO, free_port, missing, without_platform_settings

@@ -134,7 +134,7 @@ def test_the_drift_tab_and_its_report_give_one_verdict(
     from playwright.sync_api import expect
 
     from homeval.data.generator.listings import generate
-    from homeval.data.schema import parse_frame
+    from homeval.data.listing_parser import parse_frame
     from homeval.drift.check import VERDICT_ID, compare, write_reports
 
     def listings(seed: int, price_shift: float) -> Any:

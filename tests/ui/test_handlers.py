@@ -304,7 +304,7 @@ def test_the_training_tab_tables_the_log_with_metric_columns(services: Services)
 def test_the_drift_tab_reads_what_the_drift_step_wrote(
     services: Services, realtor_files: list[Path]
 ) -> None:
-    from homeval.data.schema import parse_frame, read_listings_csv
+    from homeval.data.listing_parser import parse_frame, read_listings_csv
     from homeval.drift.check import compare, write_reports
 
     first = drift_view(services)

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from homeval.data.schema import STATES, ParsedBatch, parse_frame, parse_rows, read_listings_csv
+from homeval.data.listing_parser import parse_frame, parse_rows, read_listings_csv
+from homeval.data.schema import STATES, ParsedBatch
 from homeval.data.store import Store
 from homeval.data.tables import clean_houses
 from ui.location_choices import EMPTY, CachedLocationChoices, load_location_choices

@@ -24,8 +24,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))  # the repo: homeval
 
 from homeval.data.generator.listings import generate  # noqa: E402
+from homeval.data.listing_parser import parse_frame  # noqa: E402
 from homeval.data.process import clean_frame  # noqa: E402
-from homeval.data.schema import parse_frame  # noqa: E402
 from homeval.model.estimator import build_estimator, price_metrics  # noqa: E402
 
 SETTINGS: dict[str, dict[str, Any]] = {

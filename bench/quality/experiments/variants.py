@@ -55,8 +55,8 @@ def clean_rows_full_schema_first(realtor_dir: Path) -> pd.DataFrame:
     """
     import tempfile
 
+    from homeval.data.listing_parser import parse_frame, read_listings_csv
     from homeval.data.process import process_new
-    from homeval.data.schema import parse_frame, read_listings_csv
     from homeval.data.store import Store
     from homeval.model.training import load_clean
 

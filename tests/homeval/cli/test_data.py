@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from homeval.cli import app, data
 from homeval.data.generator.listings import generate
-from homeval.data.schema import LISTING_FIELDS, parse_frame, read_listings_csv
+from homeval.data.listing_parser import parse_frame, read_listings_csv
+from homeval.data.schema import LISTING_FIELDS
 from homeval.data.store import Store
 from homeval.data.tables import raw_batches, raw_houses
 from tests.conftest import free_port

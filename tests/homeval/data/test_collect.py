@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from homeval.data.collect import BatchOutcome, CollectError, collect
 from homeval.data.feed_client import FeedClient, FeedError
-from homeval.data.schema import parse_rows
+from homeval.data.listing_parser import parse_rows
 from homeval.data.store import FeedPosition, Store
 from homeval.data.tables import raw_batches, raw_houses, raw_rejects
 from tests.datasource.server import running, running_feed

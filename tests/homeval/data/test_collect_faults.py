@@ -23,7 +23,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from homeval.data.schema import parse_rows
+from homeval.data.listing_parser import parse_rows
 from homeval.data.store import Store, batch_key
 from homeval.data.tables import raw_batches, raw_houses, raw_rejects
 from tests.conftest import free_port, missing, on_path, without_platform_settings

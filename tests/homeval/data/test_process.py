@@ -6,8 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from homeval.data.listing_parser import parse_frame, parse_rows, read_listings_csv
 from homeval.data.process import clean_frame, process_new
-from homeval.data.schema import LISTING_FIELDS, parse_frame, parse_rows, read_listings_csv
+from homeval.data.schema import LISTING_FIELDS
 from homeval.data.store import Store, batch_key
 from homeval.data.tables import clean_houses
 

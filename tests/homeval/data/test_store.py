@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from homeval.data.schema import parse_frame, parse_rows, read_listings_csv
+from homeval.data.listing_parser import parse_frame, parse_rows, read_listings_csv
 from homeval.data.store import FeedPosition, Store, StoreError, batch_key
 from homeval.data.tables import clean_houses, raw_houses, raw_rejects, train_logs
 

@@ -14,8 +14,8 @@ import pytest
 
 from homeval.data.generator.listings import generate
 from homeval.data.generator.state_mix import state_mix
+from homeval.data.listing_parser import parse_frame
 from homeval.data.process import process_new
-from homeval.data.schema import parse_frame
 from homeval.data.store import Store
 from homeval.data.tables import clean_houses
 from homeval.drift.check import (

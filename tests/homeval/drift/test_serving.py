@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from homeval.data.schema import parse_frame, read_listings_csv
+from homeval.data.listing_parser import parse_frame, read_listings_csv
 from homeval.data.store import Store
 from homeval.data.tables import clean_houses
 from homeval.drift.serving import check_serving_drift, serving_reports_dir

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from homeval.data.listing_parser import parse_frame, read_listings_csv
 from homeval.data.process import process_new
-from homeval.data.schema import parse_frame, read_listings_csv
 from homeval.data.store import Store
 from homeval.model.calibration import predicted_residuals
 from homeval.model.estimator import (

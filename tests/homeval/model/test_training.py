@@ -6,8 +6,8 @@ import mlflow
 import pandas as pd
 import pytest
 
+from homeval.data.listing_parser import parse_frame, read_listings_csv
 from homeval.data.process import process_new
-from homeval.data.schema import parse_frame, read_listings_csv
 from homeval.data.store import Store
 from homeval.model.training import split_parts, train_candidates, zip_median_prices
 from homeval.platform.settings import Settings

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from homeval.data.listing_parser import parse_frame, read_listings_csv
 from homeval.data.process import process_new
-from homeval.data.schema import parse_frame, read_listings_csv
-from homeval.data.store import Store, clean_houses
+from homeval.data.store import Store
+from homeval.data.tables import clean_houses
 from homeval.model.training import train_candidates as fit_and_score
 from homeval.platform.settings import Settings
 from homeval.registry.packaging import load_price_model
@@ -89,7 +90,7 @@ def test_train_then_promote_then_defend(store: Store, settings: Settings) -> Non
 def test_after_a_market_move_the_challenger_wins_on_fresh_listings(settings: Settings) -> None:
     """Prices doubled: the champion is judged where it will be used, on new listings."""
     from homeval.data.generator.listings import generate
-    from homeval.data.schema import parse_frame
+    from homeval.data.listing_parser import parse_frame
 
     store = Store.from_settings(settings)
     store.init()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from homeval.data.generator.listings import generate
+from homeval.data.listing_parser import parse_frame
 from homeval.data.process import process_new
-from homeval.data.schema import parse_frame
 from homeval.data.store import Store
 from homeval.platform.settings import Settings
 from homeval.workflow.steps import (

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from homeval.data.generator.listings import generate
-from homeval.data.schema import parse_frame, read_listings_csv
+from homeval.data.listing_parser import parse_frame, read_listings_csv
 
 
 @pytest.fixture(scope="module")

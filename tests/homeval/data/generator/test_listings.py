@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from homeval.data.generator.listings import generate
-from homeval.data.schema import LISTING_FIELDS, STATES, parse_frame
+from homeval.data.listing_parser import parse_frame
+from homeval.data.schema import LISTING_FIELDS, STATES
 from tests.homeval.data.generator.sample import (
     CORRELATION,
     MEDIAN_SLACK,

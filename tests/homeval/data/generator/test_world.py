@@ -18,7 +18,8 @@ from homeval.data.generator.listings import generate
 from homeval.data.generator.parameters import calibration
 from homeval.data.generator.places import places
 from homeval.data.generator.world import world
-from homeval.data.schema import STATE_CODES, STATES, parse_frame
+from homeval.data.listing_parser import parse_frame
+from homeval.data.schema import STATE_CODES, STATES
 from tests.homeval.data.generator.sample import (
     HELD_OUT,
     LEVEL_SLACK,
