@@ -34,7 +34,7 @@ from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
 from homeval.data.listing_batch import Listings
 from homeval.data.request_fields import RequestError, field_kind
-from homeval.data.schema import LISTING_FIELDS
+from homeval.data.schema import INPUT_FIELDS, LISTING_FIELDS
 from homeval.data.validation import (
     Options,
     columns_to_instances,
@@ -42,7 +42,6 @@ from homeval.data.validation import (
     parse_options,
     parse_v1_body,
 )
-from homeval.model.feature_names import INPUT_FIELDS
 from homeval.model.pricing import ExplainUnavailableError, Pricer, Quote
 from inference import metrics
 from inference.model_slots import ModelSlot, NotLoadedError

@@ -48,8 +48,8 @@ def env() -> dict[str, str]:
 
 
 def listing_rows(frame: pd.DataFrame) -> list[dict[str, object]]:
+    from homeval.data.schema import INPUT_FIELDS
     from homeval.model.encoding import to_records
-    from homeval.model.feature_names import INPUT_FIELDS
 
     rows = to_records(frame.loc[:, list(INPUT_FIELDS)])
     for row in rows:
@@ -67,13 +67,13 @@ def main() -> None:
     from sklearn.preprocessing import OneHotEncoder
 
     from homeval.data.listing_parser import parse_frame, read_listings_csv
+    from homeval.data.schema import INPUT_FIELDS
     from homeval.model.estimator import (
         LIGHTGBM_DEFAULTS,
         build_estimator,
         conformal_interval,
         model_parts,
     )
-    from homeval.model.feature_names import INPUT_FIELDS
     from homeval.platform.settings import Settings
     from homeval.registry.packaging import log_price_model
     from homeval.registry.tracking import configure

@@ -17,10 +17,9 @@ from typing import Any, Final
 
 from homeval.data.listing_parser import parse_rows
 from homeval.data.request_fields import RequestError
-from homeval.data.schema import LISTING_FIELDS
+from homeval.data.schema import INPUT_FIELDS, LISTING_FIELDS
 from homeval.data.tables import raw_houses
 from homeval.data.validation import parse_listing
-from homeval.model.feature_names import INPUT_FIELDS
 
 FIELD_LABELS: Final[dict[str, str]] = {
     "brokered_by": "Broker",

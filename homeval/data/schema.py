@@ -37,6 +37,8 @@ LISTING_FIELDS: Final = (
     "prev_sold_date",
 )
 """Column order of the current Kaggle file; also the order of a feed row."""
+INPUT_FIELDS: Final = tuple(f for f in LISTING_FIELDS if f != "price")
+"""What a caller gives to price a listing: every listing field but the price."""
 
 OLD_FIELDS: Final = (
     "status",

@@ -45,8 +45,7 @@ from homeval.data.request_fields import (
     is_missing,
     kind_of,
 )
-from homeval.data.schema import LISTING_FIELDS
-from homeval.model.feature_names import INPUT_FIELDS
+from homeval.data.schema import INPUT_FIELDS, LISTING_FIELDS
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from homeval.model.feature_names import (
-    FEATURES,
-    INPUT_FIELDS,
-    LAND_FIELDS,
-    NUMERIC_FEATURES,
-)
+from homeval.data.schema import INPUT_FIELDS
+from homeval.model.feature_names import FEATURES, LAND_FIELDS, NUMERIC_FEATURES
 from homeval.model.geography import ZipTable, zip_table
 from homeval.model.places import PLACE_COLUMNS, Place, PlaceKnowledge
 

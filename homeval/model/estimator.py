@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import TransformedTargetRegressor
 
-from homeval.model.feature_names import INPUT_FIELDS
+from homeval.data.schema import INPUT_FIELDS
 from homeval.model.features import ListingEncoder
 from homeval.model.places import NOVELTY
 

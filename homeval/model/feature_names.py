@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from homeval.data.schema import LISTING_FIELDS
 from homeval.model.places import PLACE_COLUMNS
-
-INPUT_FIELDS: Final = tuple(f for f in LISTING_FIELDS if f != "price")
-"""What a caller gives to price a listing: every listing field but the price."""
 
 NUMERIC_FEATURES: Final = ("bed", "bath", "acre_lot", "house_size")
 """Listing numbers the model reads as they are given."""

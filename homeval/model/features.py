@@ -35,7 +35,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from homeval.data.listing_batch import ListingBatch, as_date, as_float
-from homeval.data.schema import STATUSES
+from homeval.data.schema import INPUT_FIELDS, STATUSES
 from homeval.model.encoding import (
     CACHES,
     COL,
@@ -53,13 +53,7 @@ from homeval.model.encoding import (
     listing_frame,
     place_key,
 )
-from homeval.model.feature_names import (
-    FEATURES,
-    INPUT_FIELDS,
-    LAND_FIELDS,
-    LISTING_FEATURES,
-    NUMERIC_FEATURES,
-)
+from homeval.model.feature_names import FEATURES, LAND_FIELDS, LISTING_FEATURES, NUMERIC_FEATURES
 from homeval.model.places import PLACE_COLUMNS, novelty_codes
 
 _STATUS_CODE: Final[dict[str | None, float]] = {s: float(i) for i, s in enumerate(STATUSES)}

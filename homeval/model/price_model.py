@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from homeval.data.schema import INPUT_FIELDS
 from homeval.model.estimator import ModelParts, PriceInterval
-from homeval.model.feature_names import INPUT_FIELDS
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from homeval.data.schema import INPUT_FIELDS
 from homeval.data.store import Store
 from homeval.data.tables import clean_houses
 from homeval.model.calibration import cross_fit_residuals, predicted_residuals, sample_properties
@@ -34,7 +35,6 @@ from homeval.model.estimator import (
     price_metrics,
     segment_names,
 )
-from homeval.model.feature_names import INPUT_FIELDS
 from homeval.platform.settings import Settings
 
 log = logging.getLogger(__name__)

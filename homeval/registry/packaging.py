@@ -25,7 +25,8 @@ from homeval.model.price_model import PriceModel, ResolvedModel
 
 if TYPE_CHECKING:
     from homeval.model.pricing import Pricer
-from homeval.model.feature_names import FEATURE_FIELDS, FEATURES, INPUT_FIELDS
+from homeval.data.schema import INPUT_FIELDS
+from homeval.model.feature_names import FEATURE_FIELDS, FEATURES
 
 MODEL_ARTIFACT: Final = "model"
 MODEL_FORMAT: Final = 3

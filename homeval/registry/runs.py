@@ -18,8 +18,8 @@ from typing import Any, Final
 
 import pandas as pd
 
+from homeval.data.schema import INPUT_FIELDS
 from homeval.data.store import Store
-from homeval.model.feature_names import INPUT_FIELDS
 from homeval.model.training import TrainedCandidates
 from homeval.platform.settings import Settings
 

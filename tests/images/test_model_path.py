@@ -65,8 +65,8 @@ def test_the_predictor_container_serves_what_the_run_promoted_to_kserve_clients(
 ) -> None:
     from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
 
+    from homeval.data.schema import INPUT_FIELDS
     from homeval.data.validation import parse_listing
-    from homeval.model.feature_names import INPUT_FIELDS
     from homeval.registry.packaging import load_pricer
 
     url, container = predictor

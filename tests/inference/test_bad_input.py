@@ -13,8 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from homeval.data.schema import LISTING_FIELDS
-from homeval.model.feature_names import INPUT_FIELDS
+from homeval.data.schema import INPUT_FIELDS, LISTING_FIELDS
 from tests.inference.conftest import Registry, Served, start_server, stop_server
 
 PREDICT = "/v1/models/house-price:predict"

@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from homeval.data.schema import LISTING_FIELDS
+from homeval.data.schema import INPUT_FIELDS, LISTING_FIELDS
 from homeval.model.encoding import to_records
-from homeval.model.feature_names import INPUT_FIELDS
 from tests.inference.conftest import Registry, Served, start_server, stop_server
 
 GOOD_V1 = {"state": "CT", "city": "Hartford", "zip_code": "06103", "bed": 3}

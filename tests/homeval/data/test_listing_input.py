@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from homeval.data.listing_input import FIELD_LABELS, check_listing, describe_value
-from homeval.data.schema import LISTING_FIELDS
-from homeval.model.feature_names import INPUT_FIELDS
+from homeval.data.schema import INPUT_FIELDS, LISTING_FIELDS
 
 
 def test_a_good_form_is_normalised_like_the_store_would_keep_it() -> None:

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from homeval.data.listing_batch import ListingBatch
 from homeval.data.request_columns import fast_batch
 from homeval.data.request_fields import RequestError
+from homeval.data.schema import INPUT_FIELDS
 from homeval.data.validation import parse_listing
 from homeval.model.encoding import to_records
-from homeval.model.feature_names import INPUT_FIELDS
 from tests.homeval.helpers import real_listings
 
 _FIELD_VALUES = {

@@ -8,6 +8,7 @@ import pytest
 
 from homeval.data.listing_batch import ListingBatch
 from homeval.data.request_fields import RequestError
+from homeval.data.schema import INPUT_FIELDS
 from homeval.data.validation import (
     Options,
     columns_to_instances,
@@ -16,7 +17,6 @@ from homeval.data.validation import (
     parse_options,
     parse_v1_body,
 )
-from homeval.model.feature_names import INPUT_FIELDS
 
 
 def test_a_listing_is_normalised_the_way_the_encoder_expects() -> None:

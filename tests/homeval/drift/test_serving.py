@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from homeval.data.listing_parser import parse_frame, read_listings_csv
+from homeval.data.schema import INPUT_FIELDS
 from homeval.data.store import Store
 from homeval.data.tables import clean_houses
 from homeval.drift.serving import check_serving_drift, serving_reports_dir
-from homeval.model.feature_names import INPUT_FIELDS
 from homeval.platform.settings import Settings
 from ui.feedback import record_prediction
 

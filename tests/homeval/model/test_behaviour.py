@@ -24,6 +24,7 @@ import pytest
 
 from homeval.data.listing_parser import parse_frame, read_listings_csv
 from homeval.data.process import process_new
+from homeval.data.schema import INPUT_FIELDS
 from homeval.data.store import Store
 from homeval.model.calibration import predicted_residuals
 from homeval.model.estimator import (
@@ -33,7 +34,7 @@ from homeval.model.estimator import (
     model_parts,
     segment_names,
 )
-from homeval.model.feature_names import FEATURES, INPUT_FIELDS
+from homeval.model.feature_names import FEATURES
 from homeval.model.features import ListingEncoder
 from homeval.model.training import calibrate_intervals, candidate_params, load_clean, split_parts
 from homeval.platform.settings import Settings

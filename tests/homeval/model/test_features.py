@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from homeval.data.listing_batch import ListingBatch
+from homeval.data.schema import INPUT_FIELDS
 from homeval.model.encoding import to_records
-from homeval.model.feature_names import FEATURE_FIELDS, FEATURES, INPUT_FIELDS
+from homeval.model.feature_names import FEATURE_FIELDS, FEATURES
 from homeval.model.features import ListingEncoder, novelty
 from homeval.model.places import NOVELTY
 from tests.homeval.helpers import real_listings

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from homeval.data.schema import INPUT_FIELDS
 from homeval.model.encoding import to_records
 from homeval.model.estimator import model_parts
-from homeval.model.feature_names import INPUT_FIELDS
 from homeval.model.trees.flatten import from_lightgbm, from_sklearn_tree
 from tests.homeval.helpers import real_listings, small_model
 
