@@ -1,7 +1,8 @@
-"""Which way imports flow: the core imports no web, serving or pipeline framework and no
-app; the apps never import each other; the Airflow DAG never imports homeval (it runs in
-its own environment, where homeval is not installed). Every import counts, those inside
-functions too, so a lazy import cannot slip a layer."""
+"""Which way imports flow (docs/ARCHITECTURE.md draws it): the core imports no web,
+serving or pipeline framework and no app, and its packages import one way; the apps never
+import each other; the Airflow DAG never imports homeval (it runs in its own environment,
+where homeval is not installed). Every import counts, those inside functions too, so a
+lazy import cannot slip a layer."""
 
 from __future__ import annotations
 
@@ -31,13 +32,43 @@ LAYERS: dict[str, tuple[set[str], tuple[str, ...]]] = {
 }
 
 
-def imported(source: str) -> Iterator[str]:
-    """Top-level packages a module imports (absolute imports; relative ones stay inside)."""
+CORE_ORDER = ("platform", "data", "model", "registry", "drift", "workflow")
+"""homeval's packages, lowest first: each may import only those before it (and the
+command line, ``homeval/cli``, wires them all)."""
+
+
+def imported_modules(source: str) -> Iterator[str]:
+    """Every module a source imports by its absolute name (relative ones stay inside)."""
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            yield from (alias.name.split(".")[0] for alias in node.names)
+            yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module.split(".")[0]
+            yield node.module
+
+
+def imported(source: str) -> Iterator[str]:
+    """Top-level packages a module imports."""
+    yield from (name.split(".")[0] for name in imported_modules(source))
+
+
+def core_package(module: str) -> str | None:
+    """``homeval.model.features`` -> ``model``; None outside the core's packages."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "homeval" and len(parts) > 1 else None
+
+
+def core_violations(sources: dict[str, str]) -> list[str]:
+    """Imports of a core package from one listed before it in ``CORE_ORDER``."""
+    found = []
+    for where, source in sources.items():
+        own = where.split("/")[1]
+        for module in imported_modules(source):
+            other = core_package(module)
+            if own not in CORE_ORDER or other not in CORE_ORDER:
+                continue
+            if CORE_ORDER.index(other) > CORE_ORDER.index(own):
+                found.append(f"{where} imports {module}")
+    return found
 
 
 def violations(folder: str, banned: set[str], exempt: tuple[str, ...]) -> list[str]:
@@ -57,6 +88,25 @@ def test_imports_flow_one_way(folder: str) -> None:
     banned, exempt = LAYERS[folder]
     assert (REPO / folder).is_dir()
     assert not violations(folder, banned, exempt)
+
+
+def test_the_core_packages_import_one_way() -> None:
+    packages = sorted(p.name for p in (REPO / "homeval").iterdir() if (p / "__init__.py").exists())
+    assert set(packages) == {*CORE_ORDER, "cli"}  # a new package takes its place in the order
+    sources = {
+        path.relative_to(REPO).as_posix(): path.read_text()
+        for name in CORE_ORDER
+        for path in sorted((REPO / "homeval" / name).rglob("*.py"))
+    }
+    assert not core_violations(sources)
+
+
+def test_an_import_against_the_core_order_is_caught() -> None:
+    source = "def load():\n    from homeval.registry.packaging import load_price_model\n"
+    assert core_violations({"homeval/model/pricing.py": source}) == [
+        "homeval/model/pricing.py imports homeval.registry.packaging"
+    ]
+    assert not core_violations({"homeval/registry/x.py": "import homeval.model.features\n"})
 
 
 def test_a_lazy_import_across_a_layer_is_caught() -> None:
