@@ -1,4 +1,5 @@
-"""Drift: compare new clean rows with the champion's reference, decide whether to train."""
+"""Drift: compare new clean rows with the champion's reference, decide whether to train;
+serving drift (the listings people priced) is checked and published beside it."""
 
 from kfp.dsl import HTML, Metrics, Output
 
@@ -13,7 +14,7 @@ def drift(
     """Whether training is needed (drift detected, or no production model yet)."""
     from pathlib import Path
 
-    from homeval.drift.check import report_html, scores_as_metrics
+    from homeval.drift.report import report_html, scores_as_metrics
     from homeval.platform.settings import Settings
     from homeval.workflow.steps import configure_logging, drift_step
 

@@ -1,5 +1,7 @@
-"""The Drift tab: the pipeline's latest drift check with its Evidently report, and
-serving drift (the listings people priced against the feed's)."""
+"""The Drift tab: the pipeline's latest drift check with its Evidently report, and the
+latest serving-drift check (the listings people priced against what the production model
+learnt from).  Both are computed by the pipeline (serving drift also by ``homeval drift
+serving``); the tab only reads their reports."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ def build(services: handlers.Services) -> None:
         with gr.Row():
             drift_chart = gr.Plot(label="Drift per column", show_label=False, elem_id="drift-chart")
             drift_table = gr.Dataframe(interactive=False, elem_id="drift-table")
-        with gr.Accordion("Serving drift: the listings people priced vs the feed"):
+        with gr.Accordion("Serving drift: the listings people priced vs what the model learnt"):
             serving_message = gr.Markdown(elem_id="serving-message")
             with gr.Row():
                 serving_chart = gr.Plot(
@@ -28,7 +30,6 @@ def build(services: handlers.Services) -> None:
                     elem_id="serving-chart",
                 )  # fmt: skip
                 serving_table = gr.Dataframe(interactive=False, elem_id="serving-table")
-            serving_check = gr.Button("Check now", size="sm", elem_id="serving-check")
         drift_report = gr.HTML(elem_id="drift-report")
         drift_refresh = gr.Button("Refresh", size="sm")
 
@@ -66,11 +67,12 @@ def build(services: handlers.Services) -> None:
             **PAGE_ONLY,
         )
 
-    def serving_outputs(check: bool) -> list[Any]:
-        summary = handlers.serving_drift_view(services, check=check)
+    @guard(lambda text: [text, None, pd.DataFrame()])
+    def on_serving() -> list[Any]:
+        summary = handlers.serving_drift_view(services)
         parts = []
         if summary.updated is not None:
-            parts.append(f"Last check: {summary.updated:%Y-%m-%d %H:%M UTC}.")
+            parts.append(f"Last serving-drift check: {summary.updated:%Y-%m-%d %H:%M UTC}.")
             parts.append(html.escape(summary.verdict()))
         if summary.problem:
             parts.append(html.escape(summary.problem))
@@ -81,17 +83,5 @@ def build(services: handlers.Services) -> None:
         figure = None if summary.scores.empty else charts.drift_figure(summary.scores)
         return [" ".join(parts), figure, summary.scores.round({"score": 3})]
 
-    serving_fallback = guard(lambda text: [text, None, pd.DataFrame()])
-
-    @serving_fallback
-    def on_serving() -> list[Any]:
-        return serving_outputs(check=False)
-
-    @serving_fallback
-    def on_serving_check() -> list[Any]:
-        return serving_outputs(check=True)
-
-    serving_views = [serving_message, serving_chart, serving_table]
     for trigger in (drift_tab.select, drift_refresh.click):
-        trigger(on_serving, outputs=serving_views, **PAGE_ONLY)
-    serving_check.click(on_serving_check, outputs=serving_views, **PAGE_ONLY)
+        trigger(on_serving, outputs=[serving_message, serving_chart, serving_table], **PAGE_ONLY)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 
 from homeval.data.listing_input import FIELD_LABELS, check_field, check_listing
 from homeval.data.store import Store, StoreError
+from homeval.drift.report import DriftSummary, read_drift_summary, serving_reports_dir
 from homeval.platform.settings import Settings
 from homeval.registry.catalog import (
     RegistryUnavailableError,
@@ -32,7 +34,6 @@ from homeval.registry.catalog import (
     promotion_times,
 )
 from ui import metrics
-from ui.drift_view import DriftSummary, read_drift_summary
 from ui.feedback import record_prediction, rows_added_by
 from ui.limits import RateLimiter
 from ui.location_choices import CachedLocationChoices, LocationChoices
@@ -438,46 +439,43 @@ def training_view(services: Services) -> TrainingView:
 # --- Drift tab --------------------------------------------------------------------------------
 
 
-def drift_view(services: Services) -> DriftSummary:
-    from homeval.drift.reports import fetch_latest
+def _fetched_summary(services: Services, folder: Path, kind: str) -> DriftSummary:
+    """The newest published report of ``kind`` (copied from MLflow when new), as read."""
+    from homeval.registry.drift_reports import fetch_latest
 
-    metrics.REQUESTS.labels(action="drift").inc()
     try:  # the check may have run elsewhere (a pipeline pod): take its copy from MLflow
-        fetch_latest(services.settings)
+        fetch_latest(services.registry(), services.settings.mlflow_experiment, folder, kind=kind)
     except Exception as exc:  # registry down: show what this machine has
         metrics.ERRORS.labels(kind="registry").inc()
         log.warning("drift report not fetched from MLflow: %s", exc)
-    summary = read_drift_summary(services.settings.reports_dir)
+    summary = read_drift_summary(folder)
     if summary.problem:
         metrics.ERRORS.labels(kind="drift_report").inc()
     return summary
 
 
-def serving_drift_view(services: Services, *, check: bool) -> DriftSummary:
-    """The last serving-drift check (user rows vs feed rows), after running one if
-    ``check``; a store that cannot be read gives the last result and says why."""
-    from homeval.drift.check import DriftError
-    from homeval.drift.serving import check_serving_drift, serving_reports_dir
+def drift_view(services: Services) -> DriftSummary:
+    """The latest market-drift check (the pipeline's drift step)."""
+    from homeval.registry.drift_reports import MARKET
+
+    metrics.REQUESTS.labels(action="drift").inc()
+    return _fetched_summary(services, services.settings.reports_dir, MARKET)
+
+
+NO_SERVING_CHECK: Final = (
+    "No serving-drift check yet: the pipeline's drift step computes one "
+    "(or run `homeval drift serving`)."
+)
+
+
+def serving_drift_view(services: Services) -> DriftSummary:
+    """The latest serving-drift check (the listings people priced vs what the production
+    model learnt from), as the pipeline or ``homeval drift serving`` published it.  The UI
+    never computes one: that takes Evidently and minutes of CPU."""
+    from homeval.registry.drift_reports import SERVING
 
     metrics.REQUESTS.labels(action="serving_drift").inc()
-    problem = None
-    if check:
-        try:
-            check_serving_drift(
-                services.store,
-                services.settings,
-                min_rows=services.settings.ui_serving_drift_min_rows,
-            )
-        except (StoreError, sa.exc.SQLAlchemyError) as exc:
-            metrics.ERRORS.labels(kind="store").inc()
-            log.warning("serving drift not checked: %s", exc)
-            problem = "The listing store is not reachable: serving drift was not checked."
-        except DriftError as exc:
-            metrics.ERRORS.labels(kind="drift_report").inc()
-            problem = f"Serving drift was not checked: {exc}."
-    summary = read_drift_summary(serving_reports_dir(services.settings))
-    if problem:
-        return replace(summary, problem=problem)
+    summary = _fetched_summary(services, serving_reports_dir(services.settings), SERVING)
     if summary.problem and summary.updated is None:
-        return replace(summary, problem="No serving-drift check yet: press “Check now”.")
+        return replace(summary, problem=NO_SERVING_CHECK)
     return summary

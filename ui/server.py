@@ -15,11 +15,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from homeval.drift.serving import serving_reports_dir
+from homeval.drift.report import REPORT_NAME, serving_reports_dir
 from homeval.platform.settings import Settings
 from ui import metrics
 from ui.app import CSS, build_blocks
-from ui.drift_view import REPORT_NAME
 from ui.handlers import Services
 
 log = logging.getLogger("homeval.ui")
@@ -75,7 +74,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     def serving_report() -> Response:
         return report(
             serving_reports_dir(settings) / REPORT_NAME,
-            "No serving-drift report yet: check it from the Drift tab.",
+            "No serving-drift report yet: the pipeline's drift step computes one.",
         )
 
     blocks = build_blocks(services)

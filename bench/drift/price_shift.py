@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/drift/price_shift.py [--rows 20000]
 Writes bench/drift/PRICE_SHIFT.md. Generated listings (homeval.data.generator, no junk): a
 reference sample and a current sample of the same market with every price moved by the
-given share, compared by the pipeline's own ``homeval.drift.check.compare``.
+given share, compared by the pipeline's own ``homeval.drift.compare.compare``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from homeval.data.generator.listings import generate
 from homeval.data.listing_parser import parse_frame
-from homeval.drift.check import NUM_THRESHOLD, PRICE_COLUMN, compare, drift_columns
+from homeval.drift.compare import NUM_THRESHOLD, PRICE_COLUMN, compare, drift_columns
 
 HERE = Path(__file__).resolve().parent
 SHIFTS = (0.0, 0.03, 0.05, 0.08, 0.10, 0.15, 0.20, 0.30, -0.10)
@@ -39,7 +39,7 @@ def main() -> int:
         f"Command: `.venv/bin/python bench/drift/price_shift.py --rows {args.rows}`.",
         "",
         f"{args.rows:,} generated listings per side (seed 1 reference, seed 2 current, every "
-        "current price moved by the share below), `homeval.drift.check.compare` as the pipeline "
+        "current price moved by the share below), `homeval.drift.compare.compare` as the pipeline "
         f"runs it. `log_price` drifts at a Wasserstein score of {NUM_THRESHOLD} (distance in "
         "units of the reference's standard deviation).",
         "",

@@ -18,15 +18,10 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from homeval.data.store import Store
+from homeval.model.price_model import ResolvedModel
 from homeval.model.training import holdout
 from homeval.platform.settings import Settings
-from homeval.registry.packaging import (
-    MODEL_FORMAT,
-    MODEL_FORMAT_TAG,
-    ResolvedModel,
-    load_price_model,
-    resolve,
-)
+from homeval.registry.packaging import MODEL_FORMAT, MODEL_FORMAT_TAG, load_price_model, resolve
 from homeval.registry.runs import CANDIDATE_TAG, CLEAN_MAX_ID_TAG, TrainResult
 
 log = logging.getLogger(__name__)
@@ -53,12 +48,10 @@ class PromotionDecision:
 
 
 def production_model(settings: Settings, client: Any | None = None) -> ResolvedModel | None:
-    """The model serving now, or None when nothing holds the alias yet."""
+    """The model serving now, or None when nothing holds the alias yet (MLflow configured
+    by the caller: ``homeval.registry.tracking.configure``)."""
     from mlflow.exceptions import MlflowException
 
-    from homeval.registry.tracking import configure
-
-    configure(settings, create_experiment=False)
     try:
         return resolve(f"models:/{settings.model_name}@{settings.model_alias}", client)
     except MlflowException as exc:
@@ -159,11 +152,8 @@ def model_format(settings: Settings, model: ResolvedModel, client: Any | None = 
     """The ``MODEL_FORMAT`` a registered model was logged with (1 when untagged: older)."""
     from mlflow import MlflowClient
 
-    from homeval.registry.tracking import configure
-
     if not model.run_id:
         return MODEL_FORMAT
-    configure(settings, create_experiment=False)
     try:
         value = (client or MlflowClient()).get_run(model.run_id).data.tags.get(MODEL_FORMAT_TAG)
     except Exception:  # an unreadable run: assume it is current rather than retrain blindly

@@ -25,8 +25,9 @@ import sqlalchemy as sa
 
 from homeval.data.store import Store
 from homeval.data.tables import clean_houses, raw_houses, train_logs
-from homeval.drift.check import DriftResult, check_drift, scores_as_metrics
-from homeval.drift.reports import publish
+from homeval.drift.check import DriftPolicy, check_drift
+from homeval.drift.report import scores_as_metrics
+from homeval.drift.result import DriftResult, Reference
 from homeval.platform.settings import Settings
 from homeval.workflow.gates import (
     GateDecision,
@@ -192,24 +193,54 @@ def data_gates_step(
 # --- drift ---------------------------------------------------------------------------------
 
 
+def drift_policy(settings: Settings, share_threshold: float | None = None) -> DriftPolicy:
+    """The market-drift check's policy from the platform's settings (and a run's threshold)."""
+    return DriftPolicy(
+        share_threshold=(
+            settings.drift_share_threshold if share_threshold is None else share_threshold
+        ),
+        sample_rows=settings.drift_sample_rows,
+        min_rows=settings.drift_min_rows,
+        drift_on_price=settings.drift_on_price,
+        keep_reports=settings.keep_local_runs,
+    )
+
+
 def drift_step(
     settings: Settings, *, drift_share_threshold: float, pipeline_run: str
 ) -> tuple[DriftResult, GateDecision]:
-    """Check drift against the champion, then decide whether training is needed.
+    """Check drift against the champion, then decide whether training is needed; serving
+    drift (the listings people priced vs the champion's reference) is checked beside it.
 
-    The drift check is logged (step ``drift``); a "no training needed" decision is logged
-    as a skip (step ``gates``) with the drift check's reason.
+    Both reports are published to MLflow.  The drift check is logged (step ``drift``); a
+    "no training needed" decision is logged as a skip (step ``gates``) with its reason.
     """
+    from homeval.registry.drift_reports import load_reference, publish
     from homeval.registry.packaging import MODEL_FORMAT, OLDEST_SERVED_FORMAT
     from homeval.registry.promotion import model_format, production_model
+    from homeval.registry.tracking import configure
+    from homeval.workflow.serving_drift import serving_drift
 
     threshold = override(drift_share_threshold, settings.drift_share_threshold)
-    settings = settings.model_copy(update={"drift_share_threshold": threshold})
+    configure(settings)  # once for the step: the lookups and publishing below share it
+    loaded: dict[str, Reference | None] = {}
+
+    def reference_of(run_id: str) -> Reference | None:
+        if run_id not in loaded:
+            loaded[run_id] = load_reference(run_id)
+        return loaded[run_id]
+
     store = _store(settings)
     try:
         production = production_model(settings)
-        result = check_drift(store, settings, production=production, pipeline_run=pipeline_run)
-        publish(settings, with_report=result.report_path is not None, pipeline_run=pipeline_run)
+        result = check_drift(store, drift_policy(settings, threshold), production=production,
+                             load_reference=reference_of, reports_dir=settings.reports_dir,
+                             pipeline_run=pipeline_run)  # fmt: skip
+        publish(settings, settings.reports_dir, with_report=result.report_path is not None,
+                pipeline_run=pipeline_run)  # fmt: skip
+        run_id = getattr(production, "run_id", None)
+        reference = reference_of(run_id) if run_id else None
+        serving_drift(store, settings, production, reference, pipeline_run)
         status = {True: "detected", False: "not_detected", None: "unknown"}[result.detected]
         store.log_training(
             step=STEP_DRIFT,

@@ -21,10 +21,9 @@ import httpx
 import pytest
 import yaml
 
-from homeval.drift.reports import fetch_latest, publish
 from homeval.platform.settings import Settings
 from tests.conftest import REPO, free_port, mlflow_at, on_path
-from tests.homeval.drift.test_reports import write_check
+from tests.homeval.registry.test_drift_reports import fetch_latest, publish, write_check
 
 CONFIG = REPO / "manifests/base/mlflow/auth-proxy.conf"
 MODEL = "house-price"

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from homeval.data.store import Store
-from homeval.drift.check import REPORT_LATEST
+from homeval.drift.report import REPORT_NAME, SCORES_NAME
 from homeval.platform.settings import Settings
 from tests.components.conftest import FAST_TRAINING
 from tests.datasource.server import running_feed
@@ -126,7 +126,8 @@ def test_first_run_promotes_same_market_skips_drift_retrains(feed_env: dict[str,
     # one report per run, but only the newest HOMEVAL_KEEP_LOCAL_RUNS=2 of each kind stay,
     # and as many of the runs' KFP output folders
     reports = Settings().reports_dir
-    assert (reports / REPORT_LATEST).is_file()
+    assert (reports / REPORT_NAME).is_file()
+    assert (reports / "serving" / SCORES_NAME).is_file(), "serving drift checked beside it"
     assert len(list(reports.glob("drift-*.json"))) == 2
     assert len(list(reports.glob("drift-*.html"))) == 2  # runs 2 and 3 had a reference
     run_folders = [p for p in Settings().pipeline_root.iterdir() if not p.name.startswith(".")]

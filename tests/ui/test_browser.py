@@ -135,7 +135,8 @@ def test_the_drift_tab_and_its_report_give_one_verdict(
 
     from homeval.data.generator.listings import generate
     from homeval.data.listing_parser import parse_frame
-    from homeval.drift.check import VERDICT_ID, compare, write_reports
+    from homeval.drift.compare import compare, evidently_page
+    from homeval.drift.report import VERDICT_ID, write_reports
 
     def listings(seed: int, price_shift: float) -> Any:
         frame = generate(
@@ -150,7 +151,7 @@ def test_the_drift_tab_and_its_report_give_one_verdict(
     assert result.price_moved
     assert result.share is not None
     assert result.share < 0.3
-    write_reports(result, snapshot, settings.reports_dir)
+    write_reports(result, evidently_page(snapshot), settings.reports_dir)
 
     ui = run_ui(settings)
     page.goto(ui.url)

@@ -305,7 +305,8 @@ def test_the_drift_tab_reads_what_the_drift_step_wrote(
     services: Services, realtor_files: list[Path]
 ) -> None:
     from homeval.data.listing_parser import parse_frame, read_listings_csv
-    from homeval.drift.check import compare, write_reports
+    from homeval.drift.compare import compare, evidently_page
+    from homeval.drift.report import write_reports
 
     first = drift_view(services)
     assert first.report is None
@@ -313,7 +314,7 @@ def test_the_drift_tab_reads_what_the_drift_step_wrote(
     reference = parse_frame(read_listings_csv(realtor_files[0])).rows
     current = parse_frame(read_listings_csv(realtor_files[1])).rows
     result, snapshot = compare(reference, current, share_threshold=0.3, sample_rows=2000)
-    write_reports(result, snapshot, services.settings.reports_dir)
+    write_reports(result, evidently_page(snapshot), services.settings.reports_dir)
 
     summary = drift_view(services)
     assert summary.problem is None
@@ -340,25 +341,59 @@ def test_user_rows_are_counted_by_the_teacher_share(services: Services) -> None:
 def test_priced_listings_are_watched_for_serving_drift(
     platform: Platform, tmp_path: Path, seeded_store: str, real_rows: Any
 ) -> None:
+    """The pipeline (here its serving-drift job, on another "machine": its own home)
+    computes serving drift and publishes it to MLflow; the UI only fetches and reads it."""
+    from homeval.workflow.serving_drift import serving_drift_step
     from tests.homeval.drift.test_serving import store_clean_rows
-    from ui.handlers import serving_drift_view
+    from ui.handlers import NO_SERVING_CHECK, serving_drift_view
 
     settings = platform.settings(
         tmp_path / "h", database_url=seeded_store, ui_serving_drift_min_rows=5
     )
     services = Services.from_settings(settings)
     store_clean_rows(services.store, real_rows.head(1500))
-    first = serving_drift_view(services, check=False)
-    assert first.problem == "No serving-drift check yet: press “Check now”."
+    first = serving_drift_view(services)
+    assert first.problem == NO_SERVING_CHECK
+    assert first.report is None
     for size in (900.0, 1200.0, 1800.0, 2500.0, 4000.0, 6000.0):
         assert price_listing(services, {**FORM, "house_size": size}, "house-price").ok
-    summary = serving_drift_view(services, check=True)
+    assert serving_drift_view(services).problem == NO_SERVING_CHECK, "the UI computes none"
+
+    pipeline = settings.model_copy(update={"home": tmp_path / "pipeline-pod"})
+    computed = serving_drift_step(pipeline, pipeline_run="run-9").result
+    summary = serving_drift_view(services)
     assert summary.problem is None
     assert summary.report is not None
     assert summary.detected is not None
+    assert summary.detected == computed.detected
+    assert summary.updated is not None
+    assert summary.updated.isoformat() == computed.checked_at  # when it was computed
     assert summary.reason.startswith("6 priced listings compared with 1,500 feed listings")
     assert "log_house_size" in set(summary.scores["column"])
     assert "log_price" not in set(summary.scores["column"])
+    services.close()
+
+
+def test_the_drift_tab_shows_the_last_report_when_the_registry_is_down(
+    tmp_path: Path, any_seeded_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from homeval.drift.report import serving_reports_dir, write_reports
+    from homeval.drift.result import DriftResult
+    from homeval.platform.settings import Settings
+    from ui.handlers import serving_drift_view
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    settings = Settings(home=tmp_path / "h", database_url=any_seeded_store,
+                        mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}",
+                        ui_registry_timeout_s=2)  # fmt: skip
+    services = Services.from_settings(settings)
+    before = metric("homeval_ui_errors_total", kind="registry")
+    kept = DriftResult(False, 0.0, {}, 10, 10, "0 of 9 columns drifted", share_threshold=0.3)
+    write_reports(kept, "<html><body>kept</body></html>", serving_reports_dir(settings))
+    summary = serving_drift_view(services)
+    assert summary.problem is None
+    assert summary.reason == "0 of 9 columns drifted"
+    assert metric("homeval_ui_errors_total", kind="registry") == before + 1
     services.close()
 
 

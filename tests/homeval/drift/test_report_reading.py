@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ui.drift_view import read_drift_summary
+from homeval.drift.report import read_drift_summary
 
 RESULT = {
     "detected": True,

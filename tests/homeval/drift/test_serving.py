@@ -10,9 +10,21 @@ from homeval.data.listing_parser import parse_frame, read_listings_csv
 from homeval.data.schema import INPUT_FIELDS
 from homeval.data.store import Store
 from homeval.data.tables import clean_houses
-from homeval.drift.serving import check_serving_drift, serving_reports_dir
+from homeval.drift.check import ServingDrift, check_serving_drift
+from homeval.drift.report import serving_reports_dir
+from homeval.drift.result import Reference
 from homeval.platform.settings import Settings
+from homeval.workflow.serving_drift import serving_policy
 from ui.feedback import record_prediction
+
+
+def check(
+    store: Store, settings: Settings, min_rows: int, reference: Reference | None = None
+) -> ServingDrift:
+    """The serving check as the pipeline runs it (policy from settings, report folder)."""
+    policy = serving_policy(settings.model_copy(update={"ui_serving_drift_min_rows": min_rows}))
+    return check_serving_drift(store, policy, reports_dir=serving_reports_dir(settings),
+                               reference=reference, model_version="7")  # fmt: skip
 
 
 def store_clean_rows(store: Store, rows: pd.DataFrame) -> None:
@@ -39,7 +51,7 @@ def test_too_few_priced_listings_are_not_judged(store_url: str, listings: pd.Dat
     store.init()
     store_clean_rows(store, listings.head(500))
     record_prediction(store, listings.iloc[0].to_dict(), predicted_price=1e5, model_version="1")
-    drift = check_serving_drift(store, settings, min_rows=10)
+    drift = check(store, settings, 10)
     assert drift.result.detected is None
     assert drift.result.reason == "only 1 priced listings, 10 needed"
     written = json.loads((serving_reports_dir(settings) / "latest.json").read_text())
@@ -62,7 +74,7 @@ def test_people_asking_about_other_places_and_houses_is_serving_drift(
         listing = {k: big[k] for k in INPUT_FIELDS}
         listing.update(house_size=5000.0 + 10 * i, bed=6.0, bath=5.0)
         record_prediction(store, listing, predicted_price=2e6, model_version="1")
-    drift = check_serving_drift(store, settings, min_rows=50)
+    drift = check(store, settings, 50)
     result = drift.result
     assert drift.user_rows == 60
     assert drift.reference_rows == 2000
@@ -87,8 +99,33 @@ def test_before_processing_the_raw_feed_rows_are_the_reference(
     store.ingest_batch(ParsedBatch(rows=listings.head(1000), rejected=[]), batch_id="feed")
     for _, row in listings.head(20).iterrows():
         record_prediction(store, row.to_dict(), predicted_price=1e5, model_version="1")
-    drift = check_serving_drift(store, settings, min_rows=10)
+    drift = check(store, settings, 10)
     assert drift.reference_rows == 1000
     assert drift.user_rows == 20
     assert drift.result.detected is not None
+    store.dispose()
+
+
+def test_the_production_models_reference_is_what_user_rows_are_compared_with(
+    store_url: str, listings: pd.DataFrame, tmp_path: Path
+) -> None:
+    """With a reference (the model's training sample) the feed rows are not read at all."""
+    from datetime import UTC, datetime
+
+    settings = Settings(home=tmp_path / "h", database_url=store_url, drift_sample_rows=2000)
+    store = Store(store_url)
+    store.init()
+    store_clean_rows(store, listings.head(50))  # a different, smaller feed
+    for _, row in listings.head(30).iterrows():
+        record_prediction(store, row.to_dict(), predicted_price=1e5, model_version="7")
+    learnt = Reference(listings.head(1200), "run-7", None, datetime.now(UTC))
+    drift = check(store, settings, 10, reference=learnt)
+    assert drift.reference_rows == 1200
+    assert drift.result.reference_run_id == "run-7"
+    assert drift.result.model_version == "7"
+    assert drift.result.reason.startswith(
+        "30 priced listings compared with 1,200 listings production model v7 learnt from"
+    )
+    assert drift.result.detected is not None
+    assert "log_price" not in drift.result.columns
     store.dispose()

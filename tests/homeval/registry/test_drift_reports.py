@@ -1,14 +1,38 @@
-"""Drift reports cross machines through MLflow: the pipeline pod publishes, the UI fetches."""
+"""Drift reports cross machines through MLflow: the pipeline pod publishes, the UI fetches;
+the check's reference is read from the model's run."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
-from homeval.drift.reports import fetch_latest, publish
+from homeval.drift.result import DriftError
 from homeval.platform.settings import Settings
+from homeval.registry import drift_reports
+from homeval.registry.drift_reports import MARKET, SERVING, load_reference
+from homeval.registry.tracking import configure
+
+
+def publish(settings: Settings, *, with_report: bool, pipeline_run: str | None = None,
+            kind: str = MARKET, folder: Path | None = None) -> str | None:  # fmt: skip
+    """Publish as a pipeline step does: MLflow configured once by the step, then publish."""
+    configure(settings, create_experiment=False)
+    return drift_reports.publish(settings, folder or settings.reports_dir, kind=kind,
+                                 with_report=with_report, pipeline_run=pipeline_run)  # fmt: skip
+
+
+def fetch_latest(settings: Settings, *, kind: str = MARKET, folder: Path | None = None) -> bool:
+    """Fetch as the UI does: with its own client (its tracking URI), into its folder."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_registry_uri)
+    return drift_reports.fetch_latest(client, settings.mlflow_experiment,
+                                      folder or settings.reports_dir, kind=kind)  # fmt: skip
 
 
 def write_check(folder: Path, checked_at: str, html: str | None) -> None:
@@ -89,3 +113,58 @@ def test_only_the_newest_checks_keep_their_page(tmp_path: Path) -> None:
                   mlflow_artifact_root=artifacts.as_uri())  # fmt: skip
     assert fetch_latest(ui) is True
     assert (ui.reports_dir / "latest.html").read_text() == "<html>14</html>"
+
+
+def test_market_and_serving_reports_are_kept_apart(tmp_path: Path) -> None:
+    registry = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    artifacts = (tmp_path / "artifacts").as_uri()
+    pod = Settings(home=tmp_path / "pod", mlflow_tracking_uri=registry,
+                   mlflow_artifact_root=artifacts, keep_drift_reports=1)  # fmt: skip
+    ui = Settings(home=tmp_path / "ui", mlflow_tracking_uri=registry,
+                  mlflow_artifact_root=artifacts)  # fmt: skip
+    serving_pod, serving_ui = pod.reports_dir / "serving", ui.reports_dir / "serving"
+    write_check(pod.reports_dir, "2026-12-08T10:00:00+00:00", "<html>market</html>")
+    write_check(serving_pod, "2026-12-08T10:00:01+00:00", "<html>serving</html>")
+    assert publish(pod, with_report=True)
+    assert publish(pod, with_report=True, kind=SERVING, folder=serving_pod)
+    assert fetch_latest(ui, kind=SERVING, folder=serving_ui) is True
+    assert (serving_ui / "latest.html").read_text() == "<html>serving</html>"
+    assert fetch_latest(ui) is True
+    assert (ui.reports_dir / "latest.html").read_text() == "<html>market</html>"
+    # pruning counts each kind on its own: keeping one of each leaves both pages
+    write_check(serving_pod, "2026-12-08T11:00:00+00:00", "<html>serving 2</html>")
+    assert publish(pod, with_report=True, kind=SERVING, folder=serving_pod)
+    assert fetch_latest(ui, kind=SERVING, folder=serving_ui) is True
+    assert (serving_ui / "latest.html").read_text() == "<html>serving 2</html>"
+    pages = sorted(p.read_text() for p in (tmp_path / "artifacts").rglob("latest.html"))
+    assert pages == ["<html>market</html>", "<html>serving 2</html>"]
+
+
+def _run_with(settings: Settings, reference: pd.DataFrame | None, tags: dict[str, str]) -> Any:
+    import mlflow
+
+    configure(settings)
+    with mlflow.start_run(tags=tags) as run:
+        if reference is not None:
+            folder = settings.home / "ref"
+            folder.mkdir(parents=True, exist_ok=True)
+            reference.to_parquet(folder / "reference.parquet", index=False)
+            mlflow.log_artifact(str(folder / "reference.parquet"), artifact_path="reference")
+    return run
+
+
+def test_the_reference_is_read_from_the_models_run(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    rows = pd.DataFrame({"price": [1e5, 2e5], "state": ["Texas", "Ohio"]})
+    run = _run_with(settings, rows, {"homeval.clean_max_id": "41"})
+    found = load_reference(run.info.run_id)
+    assert found is not None
+    pd.testing.assert_frame_equal(found.rows, rows)
+    assert (found.run_id, found.clean_max_id) == (run.info.run_id, 41)
+    assert abs((datetime.now(UTC) - found.trained_at).total_seconds()) < 120
+    untagged = load_reference(_run_with(settings, rows, {}).info.run_id)
+    assert untagged is not None
+    assert untagged.clean_max_id is None  # the check then compares by time
+    assert load_reference(_run_with(settings, None, {}).info.run_id) is None
+    with pytest.raises(DriftError, match="cannot read MLflow run"):
+        load_reference("0" * 32)

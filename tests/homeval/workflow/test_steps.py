@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -11,7 +12,9 @@ from homeval.data.generator.listings import generate
 from homeval.data.listing_parser import parse_frame
 from homeval.data.process import process_new
 from homeval.data.store import Store
+from homeval.drift.report import serving_reports_dir
 from homeval.platform.settings import Settings
+from homeval.workflow.serving_drift import serving_drift_step
 from homeval.workflow.steps import (
     data_gates_step,
     drift_step,
@@ -103,6 +106,38 @@ def test_drift_without_a_champion_asks_for_training(settings: Settings) -> None:
     assert decisions.drift_detected is None
     assert decisions.drift_share is None
     store.dispose()
+    # serving drift was checked beside it (no priced listings yet) and both were published
+    serving = json.loads((serving_reports_dir(settings) / "latest.json").read_text())
+    assert serving["detected"] is None
+    assert serving["pipeline_run"] == "r2"
+    assert serving["reason"].startswith("only 0 priced listings")
+    assert published_kinds(settings) == {"drift-check": 1, "serving-drift-check": 1}
+
+
+def published_kinds(settings: Settings) -> dict[str, int]:
+    """How many drift-check runs of each kind the platform's MLflow holds."""
+    from collections import Counter
+
+    from mlflow import MlflowClient
+
+    client = MlflowClient(settings.mlflow_tracking_uri)
+    found = client.get_experiment_by_name(settings.mlflow_experiment)
+    assert found is not None
+    runs = client.search_runs([found.experiment_id], "tags.`homeval.kind` LIKE '%drift-check'")
+    return dict(Counter(run.data.tags["homeval.kind"] for run in runs))
+
+
+def test_serving_drift_runs_on_its_own_and_is_published(settings: Settings) -> None:
+    """``homeval drift serving``'s step: priced listings against the feed (no model yet)."""
+    _fill(settings, 400)
+    _fill(settings, 80, origin="user", seed=3)  # user rows stay raw: processing drops them
+    found = serving_drift_step(settings.model_copy(update={"ui_serving_drift_min_rows": 50}))
+    assert found.user_rows == 80
+    assert 0 < found.reference_rows <= 400  # the clean feed rows
+    assert found.result.detected is not None
+    assert found.result.reason.startswith("80 priced listings compared with")
+    assert (serving_reports_dir(settings) / "latest.html").is_file()
+    assert published_kinds(settings) == {"serving-drift-check": 1}
 
 
 def test_run_decisions_of_an_unknown_run_are_empty(settings: Settings) -> None:
