@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from homeval import __version__
-from homeval.cli import data, db, up
+from homeval.cli import data, db, drift, up
 from homeval.cli import pipeline as pipeline_command
 from homeval.cli import serve as serve_command
 from homeval.cli import ui as ui_command
@@ -45,6 +45,7 @@ def _options(
 
 app.add_typer(db.app, name="db")
 app.add_typer(pipeline_command.app, name="pipeline")
+app.add_typer(drift.app, name="drift")
 app.add_typer(data.app)  # generate, collect
 app.add_typer(data.datasource_app, name="datasource")
 app.command("up")(up.up)
