@@ -40,8 +40,7 @@ from homeval.data.store import Store
 from homeval.data.tables import clean_houses, raw_houses
 from homeval.drift.compare import NEEDED_FIELDS, SAMPLE_SEED, compare, evidently_page
 from homeval.drift.report import write_reports
-from homeval.drift.result import DriftResult, Reference
-from homeval.registry.runs import REFERENCE_ARTIFACT
+from homeval.drift.result import REFERENCE_ARTIFACT, DriftResult, Reference
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     import pandas as pd
+
+REFERENCE_ARTIFACT: Final = "reference/reference.parquet"
+"""Where a model's run keeps the sample of its training rows that drift is measured
+against (logged with the model by ``homeval.registry.runs``)."""
 
 
 class DriftError(RuntimeError):

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from homeval.drift.result import DriftError, Reference
+from homeval.drift.result import REFERENCE_ARTIFACT, DriftError, Reference
 from homeval.platform.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ def load_reference(run_id: str, client: Any | None = None) -> Reference | None:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from homeval.registry.runs import CLEAN_MAX_ID_TAG, REFERENCE_ARTIFACT
+    from homeval.registry.runs import CLEAN_MAX_ID_TAG
 
     client = client or MlflowClient()
     try:

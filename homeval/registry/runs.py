@@ -20,6 +20,7 @@ import pandas as pd
 
 from homeval.data.schema import INPUT_FIELDS
 from homeval.data.store import Store
+from homeval.drift.result import REFERENCE_ARTIFACT
 from homeval.model.training import TrainedCandidates
 from homeval.platform.settings import Settings
 
@@ -28,8 +29,6 @@ log = logging.getLogger(__name__)
 CLEAN_MAX_ID_TAG: Final = "homeval.clean_max_id"
 CANDIDATE_TAG: Final = "homeval.candidate"
 PIPELINE_RUN_TAG: Final = "homeval.pipeline_run"
-REFERENCE_ARTIFACT: Final = "reference/reference.parquet"
-"""Sample of the training rows, logged with the model: the drift step's reference."""
 
 
 @dataclass

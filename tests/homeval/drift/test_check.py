@@ -19,11 +19,11 @@ from homeval.data.store import Store
 from homeval.data.tables import clean_houses
 from homeval.drift.check import DriftPolicy, check_drift, new_clean_rows
 from homeval.drift.report import REPORT_NAME, SCORES_NAME, VERDICT_ID
-from homeval.drift.result import DriftResult
+from homeval.drift.result import REFERENCE_ARTIFACT, DriftResult
 from homeval.model.price_model import ResolvedModel
 from homeval.platform.settings import Settings
 from homeval.registry.drift_reports import load_reference
-from homeval.registry.runs import CLEAN_MAX_ID_TAG, REFERENCE_ARTIFACT
+from homeval.registry.runs import CLEAN_MAX_ID_TAG
 from homeval.registry.tracking import configure
 from homeval.workflow.steps import drift_policy
 from tests.homeval.drift.test_compare import listings

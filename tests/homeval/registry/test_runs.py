@@ -12,11 +12,12 @@ from homeval.data.listing_parser import parse_frame, read_listings_csv
 from homeval.data.process import process_new
 from homeval.data.store import Store
 from homeval.data.tables import clean_houses
+from homeval.drift.result import REFERENCE_ARTIFACT
 from homeval.model.training import train_candidates as fit_and_score
 from homeval.platform.settings import Settings
 from homeval.registry.packaging import load_price_model
 from homeval.registry.promotion import production_model, promote
-from homeval.registry.runs import REFERENCE_ARTIFACT, TrainResult, record_candidates
+from homeval.registry.runs import TrainResult, record_candidates
 
 
 @pytest.fixture
