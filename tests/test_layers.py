@@ -1,13 +1,15 @@
 """Which way imports flow (docs/ARCHITECTURE.md draws it): the core imports no web,
 serving or pipeline framework and no app, and its packages import one way; the apps never
 import each other; the Airflow DAG never imports homeval (it runs in its own environment,
-where homeval is not installed). Every import counts, those inside functions too, so a
-lazy import cannot slip a layer."""
+where homeval is not installed); the web UI never reaches Evidently (drift is computed by
+the pipeline, the UI reads reports), not even through a homeval module it imports. Every
+import counts, those inside functions too, so a lazy import cannot slip a layer."""
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -32,18 +34,20 @@ LAYERS: dict[str, tuple[set[str], tuple[str, ...]]] = {
 }
 
 
-CORE_ORDER = ("platform", "data", "model", "registry", "drift", "workflow")
+CORE_ORDER = ("platform", "data", "model", "drift", "registry", "workflow")
 """homeval's packages, lowest first: each may import only those before it (and the
 command line, ``homeval/cli``, wires them all)."""
 
 
 def imported_modules(source: str) -> Iterator[str]:
-    """Every module a source imports by its absolute name (relative ones stay inside)."""
+    """Dotted modules a module imports (``from a.b import c`` gives ``a.b`` and ``a.b.c``:
+    ``c`` may be a module or a name in ``a.b``; only modules that exist are followed)."""
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
 
 
 def imported(source: str) -> Iterator[str]:
@@ -63,6 +67,8 @@ def core_violations(sources: dict[str, str]) -> list[str]:
     for where, source in sources.items():
         own = where.split("/")[1]
         for module in imported_modules(source):
+            if module_file(module) is None:  # a name imported from a module, or not ours
+                continue
             other = core_package(module)
             if own not in CORE_ORDER or other not in CORE_ORDER:
                 continue
@@ -107,6 +113,65 @@ def test_an_import_against_the_core_order_is_caught() -> None:
         "homeval/model/pricing.py imports homeval.registry.packaging"
     ]
     assert not core_violations({"homeval/registry/x.py": "import homeval.model.features\n"})
+
+
+# --- what the UI reaches through homeval ------------------------------------------------------
+
+NEVER_REACHED: dict[str, set[str]] = {
+    # app folder: top-level packages it must not reach, directly or through homeval modules
+    "ui": {"evidently"},
+}
+
+
+def module_file(name: str) -> Path | None:
+    """The source of a homeval module (a package's ``__init__``), or None."""
+    if name.split(".")[0] != "homeval":
+        return None
+    base = REPO.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def reached(start: Path, banned: set[str]) -> list[str]:
+    """Import chains from ``start`` through homeval modules to a banned package."""
+    chains: list[str] = []
+    seen: set[Path] = set()
+    todo: list[tuple[Path, tuple[str, ...]]] = [(start, (start.relative_to(REPO).as_posix(),))]
+    while todo:
+        path, chain = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for name in imported_modules(path.read_text()):
+            if name.split(".")[0] in banned:
+                chains.append(" -> ".join((*chain, name)))
+            elif (found := module_file(name)) is not None:
+                # a package's parents run first: ``import homeval.drift.x`` runs homeval.drift
+                parts = name.split(".")
+                for depth in range(1, len(parts)):
+                    parent = module_file(".".join(parts[:depth]))
+                    if parent is not None:
+                        todo.append((parent, (*chain, ".".join(parts[:depth]))))
+                todo.append((found, (*chain, name)))
+    return chains
+
+
+@pytest.mark.parametrize("folder", list(NEVER_REACHED))
+def test_an_app_never_reaches_a_banned_library_through_homeval(folder: str) -> None:
+    found = []
+    for path in sorted((REPO / folder).rglob("*.py")):
+        found += reached(path, NEVER_REACHED[folder])
+    assert not found, "\n".join(found)
+
+
+def test_a_banned_library_two_homeval_modules_away_is_found() -> None:
+    """The drift check imports Evidently (in a function) through ``homeval.drift.compare``."""
+    probe = REPO / "homeval" / "drift" / "check.py"
+    chains = reached(probe, {"evidently"})
+    assert any(c.endswith("homeval.drift.compare -> evidently") for c in chains), chains
+    assert not reached(REPO / "homeval" / "drift" / "report.py", {"evidently"})
 
 
 def test_a_lazy_import_across_a_layer_is_caught() -> None:
