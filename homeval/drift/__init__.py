@@ -1,1 +1,2 @@
-"""Has the market moved? The drift check, its report and verdict, and serving drift."""
+"""Has the market moved? ``compare`` (statistics on two frames), ``report`` (the page, the
+verdict in words, reading a report back) and ``check`` (what is compared, and the decision)."""
