@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from homeval.cli import app
-from homeval.data.datagen import generate
+from homeval.data.generator.listings import generate
+from homeval.data.listing_parser import parse_frame
 from homeval.data.process import process_new
-from homeval.data.schema import parse_frame
 from homeval.data.store import Store
 from homeval.platform.settings import Settings
 
