@@ -96,6 +96,17 @@ def test_imports_flow_one_way(folder: str) -> None:
     assert not violations(folder, banned, exempt)
 
 
+MLFLOW_FROM: tuple[str, ...] = ("homeval/registry/", "homeval/cli/mlflow_ui.py")
+"""The only places that import MLflow: the registry package, and the command that runs
+MLflow's own web server locally."""
+
+
+@pytest.mark.parametrize("folder", ["homeval", *sorted(APPS)])
+def test_only_the_registry_talks_to_mlflow(folder: str) -> None:
+    found = violations(folder, {"mlflow"}, ())
+    assert not [hit for hit in found if not hit.startswith(MLFLOW_FROM)]
+
+
 def test_the_core_packages_import_one_way() -> None:
     packages = sorted(p.name for p in (REPO / "homeval").iterdir() if (p / "__init__.py").exists())
     assert set(packages) == {*CORE_ORDER, "cli"}  # a new package takes its place in the order
