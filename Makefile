@@ -26,7 +26,10 @@ IMAGES ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml uv.lock
+CONTRACT := packages/contract
+CONTRACT_SOURCES := $(CONTRACT)/pyproject.toml
+
+$(STAMP): pyproject.toml uv.lock $(CONTRACT_SOURCES)
 	@command -v $(UV) >/dev/null || scripts/install-uv.sh
 	@echo "installing the locked packages into $(VENV); after 'Installed N packages' uv compiles their bytecode, silently, for a minute or two"
 	$(UV) sync --frozen
@@ -34,10 +37,12 @@ $(STAMP): pyproject.toml uv.lock
 
 install: $(STAMP)  ## create .venv from uv.lock
 
-$(AIRFLOW_STAMP): $(DAGS)/requirements-test.lock
+$(AIRFLOW_STAMP): $(DAGS)/requirements-test.lock $(CONTRACT_SOURCES)
 	@command -v $(UV) >/dev/null || scripts/install-uv.sh
 	$(UV) venv --allow-existing --python 3.11 $(AIRFLOW_VENV)
 	$(UV) pip sync --python $(AIRFLOW_VENV)/bin/python $(DAGS)/requirements-test.lock
+	@# what the DAG shares with the platform (stdlib only; kfp comes from the lock)
+	$(UV) pip install --python $(AIRFLOW_VENV)/bin/python --no-deps -e $(CONTRACT)
 	@touch $@
 
 airflow-env: $(AIRFLOW_STAMP)  ## create .venv-airflow (Airflow 3 + kfp, the DAG's tests) from its lock

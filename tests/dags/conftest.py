@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, missing
-from tests.dags.kfp_stub import KfpStub, serve_kfp_stub
+from tests.contract.kfp_stub import KfpStub, serve_kfp_stub
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO / "pipelines" / "dags"
