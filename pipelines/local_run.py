@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from homeval_contract.decisions import NOTHING
+from homeval_contract.result import FAILED, SUCCEEDED, PipelineOutcome
+
 from homeval.data.store import Store
 from homeval.platform.retention import prune
 from homeval.platform.settings import Settings
 from homeval.workflow.steps import RunDecisions, run_decisions
 
-SUCCEEDED: Final = "SUCCEEDED"
-FAILED: Final = "FAILED"
 TASKS: Final = ("collect", "process", "gates", "drift", "train", "promote")
 """The pipeline's tasks in order (KFP names them after the component functions)."""
 
@@ -51,8 +52,9 @@ class LocalRunResult:
         return self.state == SUCCEEDED
 
     def contract(self) -> dict[str, Any]:
-        """The ``homeval pipeline run --json`` object (the Airflow DAG parses it)."""
-        return {"run_id": self.run_id, "state": self.state, "decisions": self.decisions.to_dict()}
+        """The ``homeval pipeline run --json`` object (``homeval_contract.result``, which the
+        Airflow DAG parses it with)."""
+        return PipelineOutcome(self.run_id, self.state, self.decisions).to_dict()
 
 
 def new_run_id() -> str:
@@ -145,7 +147,7 @@ def run_locally(
     try:
         decisions = _decisions(settings, run_id)
     except Exception as exc:  # the store is gone: the run cannot say what it did
-        decisions = RunDecisions(0, 0, None, None, False, False, None, None)
+        decisions = NOTHING
         state = FAILED
         error = error or f"cannot read the run's decisions from the store: {exc}"
     return LocalRunResult(run_id, state, decisions, time.monotonic() - started, error)

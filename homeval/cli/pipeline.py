@@ -13,6 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from homeval_contract.thresholds import (
+    COLLECT_MAX_BATCHES,
+    DRIFT_SHARE_THRESHOLD,
+    MIN_CLEAN_ROWS,
+    MIN_TEACHER_SHARE,
+    Threshold,
+    Thresholds,
+)
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -20,34 +28,33 @@ from homeval.cli.common import command_group, console, err_console, fail, load_s
 
 app = command_group(help="The KFP pipeline: compile, run locally, submit.", no_args_is_help=True)
 
-_BATCHES = typer.Option(
-    None, min=1, help="Batches collect fetches at most [default: HOMEVAL_COLLECT_MAX_BATCHES]"
-)
-_MIN_ROWS = typer.Option(
-    None, min=0, help="Gate: clean rows needed to train [default: HOMEVAL_MIN_CLEAN_ROWS]"
-)
-_TEACHER = typer.Option(
-    None, min=0.0, max=1.0, help="Gate: share of feed rows [default: HOMEVAL_MIN_TEACHER_SHARE]"
-)
-_DRIFT = typer.Option(
-    None,
-    min=0.0,
-    max=1.0,
-    help="Dataset drift at this share of drifted columns [default: HOMEVAL_DRIFT_SHARE_THRESHOLD]",
-)
+
+def _threshold_option(threshold: Threshold) -> Any:
+    """A run's override of a gate, with the bounds the platform and the DAG check too."""
+    return typer.Option(
+        None,
+        min=threshold.low,
+        max=threshold.high,
+        help=f"{threshold.description.rstrip('.')} [default: {threshold.env}]",
+    )
+
+
+_BATCHES = _threshold_option(COLLECT_MAX_BATCHES)
+_MIN_ROWS = _threshold_option(MIN_CLEAN_ROWS)
+_TEACHER = _threshold_option(MIN_TEACHER_SHARE)
+_DRIFT = _threshold_option(DRIFT_SHARE_THRESHOLD)
 
 
 def _arguments(
     batches: int | None, min_rows: int | None, teacher: float | None, drift: float | None
 ) -> dict[str, Any]:
     """Pipeline parameters for the thresholds given; the others stay the platform's."""
-    given = {
-        "collect_max_batches": batches,
-        "min_clean_rows": min_rows,
-        "min_teacher_share": teacher,
-        "drift_share_threshold": drift,
-    }
-    return {name: value for name, value in given.items() if value is not None}
+    return Thresholds(
+        collect_max_batches=batches,
+        min_clean_rows=min_rows,
+        min_teacher_share=teacher,
+        drift_share_threshold=drift,
+    ).as_dict()
 
 
 @app.command("compile")
@@ -146,22 +153,31 @@ def submit_command(
     host: str = typer.Option(
         None, help="KFP API, e.g. http://ml-pipeline-ui [default: HOMEVAL_KFP_HOST]"
     ),
-    wait: bool = typer.Option(False, "--wait", help="Wait for the run; exit 1 if it fails."),
+    wait: bool = typer.Option(
+        False, "--wait", help="Wait for the run; exit 1 if it fails or outlives --timeout."
+    ),
     package: Path = typer.Option(None, help="Compiled pipeline [default: the committed one]"),
     experiment: str = typer.Option("homeval", help="KFP experiment of the run."),
     run_name: str = typer.Option(None, help="Name of the run [default: homeval <time>]"),
-    timeout: float = typer.Option(3600.0, min=1.0, help="Seconds to wait with --wait."),
+    timeout: float = typer.Option(
+        3600.0, min=1.0, help="Seconds to wait with --wait; then the run is terminated."
+    ),
     poll: float = typer.Option(10.0, min=0.05, help="Seconds between state checks."),
     collect_max_batches: int = _BATCHES,
     min_clean_rows: int = _MIN_ROWS,
     min_teacher_share: float = _TEACHER,
     drift_share_threshold: float = _DRIFT,
 ) -> None:
-    """Send the compiled pipeline to a KFP API with kfp.Client."""
+    """Send the compiled pipeline to a KFP API with kfp.Client.
+
+    With --wait, a run still going after --timeout is terminated, as the Airflow DAG does
+    (both call ``homeval_contract.kfp_run.submit_run``).
+    """
     from datetime import UTC, datetime
 
+    from homeval_contract.kfp_run import KfpRun, SubmitError, package_parameters, submit_run
+
     from pipelines.compile import PACKAGE
-    from pipelines.submit import SubmitError, SubmitResult, package_parameters, submit
 
     settings = load_settings()
     host = host or settings.kfp_host
@@ -179,7 +195,7 @@ def submit_command(
     )
     name = run_name or f"homeval {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
 
-    def on_state(result: SubmitResult) -> None:
+    def on_state(result: KfpRun) -> None:
         tasks = ", ".join(f"{k}={v}" for k, v in sorted(result.tasks.items()))
         err_console.print(
             f"run {result.run_id}: {result.state}" + (f" ({tasks})" if tasks else ""),
@@ -189,7 +205,7 @@ def submit_command(
 
     try:
         with err_console.status(f"submitting to {host}"):
-            result = submit(
+            result = submit_run(
                 host,
                 package,
                 arguments,

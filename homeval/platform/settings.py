@@ -14,6 +14,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
+from homeval_contract.thresholds import (
+    COLLECT_MAX_BATCHES,
+    DRIFT_SHARE_THRESHOLD,
+    MIN_CLEAN_ROWS,
+    MIN_TEACHER_SHARE,
+)
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -71,7 +77,10 @@ class Settings(BaseSettings):
     feed_retries: int = Field(default=5, ge=0, description="Retries of a failed request.")
     feed_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay (doubles).")
     collect_max_batches: int = Field(
-        default=20, ge=1, description="Batches one collect step fetches at most."
+        default=20,
+        ge=COLLECT_MAX_BATCHES.low,
+        le=COLLECT_MAX_BATCHES.high,
+        description="Batches one collect step fetches at most.",
     )
 
     # --- the feed simulator (server side) ----------------------------------------------
@@ -166,12 +175,22 @@ class Settings(BaseSettings):
     model_alias: str = Field(
         default="production", min_length=1, description="Alias of the model that serves."
     )
-    min_clean_rows: int = Field(default=20_000, ge=0, description="Gate: clean rows to train.")
-    min_teacher_share: Fraction = Field(
-        default=0.8, description="Gate: share of feed (teacher) rows needed to train."
+    min_clean_rows: int = Field(
+        default=20_000,
+        ge=MIN_CLEAN_ROWS.low,
+        le=MIN_CLEAN_ROWS.high,
+        description="Gate: clean rows to train.",
     )
-    drift_share_threshold: Fraction = Field(
+    min_teacher_share: float = Field(
+        default=0.8,
+        ge=MIN_TEACHER_SHARE.low,
+        le=MIN_TEACHER_SHARE.high,
+        description="Gate: share of feed (teacher) rows needed to train.",
+    )
+    drift_share_threshold: float = Field(
         default=0.3,
+        ge=DRIFT_SHARE_THRESHOLD.low,
+        le=DRIFT_SHARE_THRESHOLD.high,
         description="Dataset drift when at least this share of the compared columns drift "
         "(0.3: a market move shifts price and location, about 3 of the 10; "
         "see homeval/drift/check.py).",

@@ -18,10 +18,19 @@ import logging
 import math
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any, Final
+from typing import Any
 
 import sqlalchemy as sa
+from homeval_contract.decisions import (
+    SKIP_PREFIX,
+    SKIPPED,
+    STEP_COLLECT,
+    STEP_DRIFT,
+    STEP_GATES,
+    STEP_PROCESS,
+    decisions_from_rows,
+)
+from homeval_contract.decisions import Decisions as RunDecisions
 
 from homeval.data.store import Store
 from homeval.data.tables import clean_houses, raw_houses, train_logs
@@ -38,14 +47,6 @@ from homeval.workflow.gates import (
 )
 
 log = logging.getLogger("homeval.workflow.steps")
-
-STEP_COLLECT: Final = "collect"
-STEP_PROCESS: Final = "process"
-STEP_GATES: Final = "gates"
-STEP_DRIFT: Final = "drift"
-STEP_TRAIN: Final = "train"
-STEP_PROMOTE: Final = "promote"
-SKIPPED: Final = "skipped"
 
 
 def configure_logging() -> None:
@@ -175,7 +176,7 @@ def data_gates_step(
         store.log_training(
             step=STEP_GATES,
             status=SKIPPED if closed else "passed",
-            message=f"training skipped: {decision.reason}" if closed else decision.reason,
+            message=f"{SKIP_PREFIX}{decision.reason}" if closed else decision.reason,
             metrics={
                 "clean_rows": clean,
                 "min_clean_rows": minimum,
@@ -270,7 +271,7 @@ def drift_step(
             store.log_training(
                 step=STEP_GATES,
                 status=SKIPPED,
-                message=f"training skipped: {decision.reason}",
+                message=f"{SKIP_PREFIX}{decision.reason}",
                 model_version=result.model_version,
                 pipeline_run=pipeline_run,
             )
@@ -320,29 +321,9 @@ def promote_step(
 # --- what a run did ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RunDecisions:
-    """What one pipeline run decided, read back from its ``trainlogs`` rows.
-
-    ``model_version`` is the production version after the run's promote step (the new
-    version when promoted, the champion's when not); None when the run did not train.
-    """
-
-    collected_rows: int
-    clean_rows: int
-    drift_detected: bool | None
-    drift_share: float | None
-    trained: bool
-    promoted: bool
-    model_version: str | None
-    skip_reason: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def run_decisions(store: Store, pipeline_run: str) -> RunDecisions:
-    """Rebuild a run's decisions from its log rows (the last row of each step wins)."""
+    """A run's decisions from its log rows (``homeval_contract.decisions``, which the DAG's
+    cluster mode reads them with too)."""
     query = (
         sa.select(train_logs)
         .where(train_logs.c.pipeline_run == pipeline_run)
@@ -350,29 +331,4 @@ def run_decisions(store: Store, pipeline_run: str) -> RunDecisions:
     )
     with store.engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
-    last: dict[str, dict[str, Any]] = {}
-    skip: str | None = None
-    for row in rows:
-        last[row["step"]] = row
-        if row["status"] == SKIPPED and skip is None:
-            skip = str(row["message"]).removeprefix("training skipped: ")
-
-    def metric(step: str, name: str) -> Any:
-        return ((last.get(step) or {}).get("metrics") or {}).get(name)
-
-    share = metric(STEP_DRIFT, "drift_share")
-    promote_row = last.get(STEP_PROMOTE)
-    return RunDecisions(
-        collected_rows=int(metric(STEP_COLLECT, "inserted") or 0),
-        clean_rows=int(
-            metric(STEP_PROCESS, "clean_total") or metric(STEP_GATES, "clean_rows") or 0
-        ),
-        drift_detected=metric(STEP_DRIFT, "detected"),
-        drift_share=float(share) if share is not None else None,
-        trained=STEP_TRAIN in last,
-        promoted=bool(promote_row and promote_row["status"] == "promoted"),
-        model_version=str(promote_row["model_version"])
-        if promote_row and promote_row["model_version"] is not None
-        else None,
-        skip_reason=skip,
-    )
+    return decisions_from_rows(rows)

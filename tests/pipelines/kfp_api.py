@@ -1,7 +1,7 @@
 """A stand-in KFP API (v2beta1) on a loopback port: records what kfp.Client sends.
 
 Only the calls ``homeval pipeline submit`` makes are answered: health, experiments
-(find or create), create a run, get a run.  The states a run goes through are scripted
+(find or create), create a run, get a run, terminate it.  The states a run goes through are scripted
 per test; everything else answers 404 so an unexpected call shows up as a failure.
 """
 
@@ -113,6 +113,8 @@ def _handler(api: KfpApi) -> type[BaseHTTPRequestHandler]:
                         "state": "PENDING",
                     },
                 )
+            elif call.path == f"{API}/runs/{api.run_id}:terminate":
+                self._send(200, {})
             else:
                 self._send(404, {"error": f"no route {call.path}", "code": 5})
 

@@ -82,6 +82,20 @@ def test_wait_exits_non_zero_when_the_run_fails(api: KfpApi) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_wait_terminates_the_run_at_the_deadline(api: KfpApi) -> None:
+    """The deadline policy the DAG follows too: the run is terminated, not left running."""
+    api.states = ["RUNNING"]
+    result = submit("--host", api.url, "--wait", "--poll", "0.05", "--timeout", "1")
+    assert result.returncode == 1
+    terminated = [c.path for c in api.calls if c.method == "POST" and c.path.endswith(":terminate")]
+    assert terminated == [f"{API}/runs/run-0001:terminate"]
+    message = " ".join(result.stderr.split())
+    assert "run-0001 still RUNNING after 1 s; stopped waiting and asked KFP to terminate it" in (
+        message
+    )
+    assert "Traceback" not in result.stderr
+
+
 def test_the_host_can_come_from_settings(api: KfpApi) -> None:
     result = submit(env={"HOMEVAL_KFP_HOST": api.url})
     assert result.returncode == 0, result.stderr

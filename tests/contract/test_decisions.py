@@ -1,26 +1,19 @@
-"""The DAG's copy of ``homeval.workflow.steps.run_decisions`` answers as the platform does.
+"""One fold of a run's ``trainlogs`` rows into its decisions, for the platform and the DAG.
 
-Cluster mode reads what a KFP run decided from ``trainlogs`` in the DAG's own
-environment (``pipelines/dags/homeval_trigger/decisions.py``), which cannot import
-homeval.  This test runs in the platform's environment, where both exist: rows written by
-homeval's own ``Store.log`` on a real PostgreSQL, read by both, must give the same
-decisions for every kind of run.
+``homeval_contract.decisions.decisions_from_rows`` is what ``homeval.workflow.steps
+.run_decisions`` returns and what the DAG's cluster mode reads a KFP run with
+(``pipelines/dags/homeval_trigger/decisions.py``, tested in tests/dags).  Here: the fold on
+every kind of run, and the platform's reader on rows homeval's own ``Store`` wrote to a real
+PostgreSQL, which must give the fold's answer.
 """
 
 from __future__ import annotations
 
-import sys
-from dataclasses import asdict
+import json
 from typing import Any
 
 import pytest
-
-from homeval.data.store import Store
-from homeval.workflow.steps import run_decisions
-from tests.conftest import REPO
-
-sys.path.insert(0, str(REPO / "pipelines" / "dags"))
-from homeval_trigger.decisions import read_decisions
+from homeval_contract.decisions import NOTHING, Decisions, decisions_from_rows
 
 Row = tuple[str, str, str, dict[str, Any] | None, str | None]
 COLLECTED: list[Row] = [
@@ -65,9 +58,53 @@ RUNS: dict[str, list[Row]] = {
 }
 
 
+EXPECTED: dict[str, Decisions] = {
+    "promoted": Decisions(900, 20500, True, 0.3, True, True, "4", None),
+    "kept champion": Decisions(900, 20500, True, 0.5, True, False, "3", None),
+    "skipped": Decisions(
+        900, 20500, False, 0.1, False, False, None, "no drift since the production model"
+    ),
+    "gates only": Decisions(
+        0, 1200, None, None, False, False, None, "1,200 clean rows, 20,000 needed"
+    ),
+    "retried step": Decisions(900, 20500, None, None, True, True, "1", None),
+}
+
+
+def as_rows(kind: str, *, metrics_as_text: bool = False) -> list[dict[str, Any]]:
+    return [
+        {
+            "step": step,
+            "status": status,
+            "message": message,
+            "metrics": json.dumps(metrics) if metrics_as_text and metrics else metrics,
+            "model_version": version,
+        }
+        for step, status, message, metrics, version in RUNS[kind]
+    ]
+
+
+@pytest.mark.parametrize("kind", list(RUNS))
+def test_the_fold_says_what_each_kind_of_run_decided(kind: str) -> None:
+    assert decisions_from_rows(as_rows(kind)) == EXPECTED[kind]
+
+
+@pytest.mark.parametrize("kind", list(RUNS))
+def test_metrics_a_driver_hands_over_as_json_text_fold_the_same(kind: str) -> None:
+    assert decisions_from_rows(as_rows(kind, metrics_as_text=True)) == EXPECTED[kind]
+
+
+def test_a_run_without_rows_decided_nothing() -> None:
+    assert decisions_from_rows([]) == NOTHING
+    assert NOTHING.to_dict()["trained"] is False
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("kind", list(RUNS))
-def test_the_dag_reads_a_run_as_the_platform_does(postgres_url: str, kind: str) -> None:
+def test_the_platform_reads_a_run_with_the_fold(postgres_url: str, kind: str) -> None:
+    from homeval.data.store import Store
+    from homeval.workflow.steps import run_decisions
+
     store = Store(postgres_url)
     store.init()
     try:
@@ -81,10 +118,7 @@ def test_the_dag_reads_a_run_as_the_platform_does(postgres_url: str, kind: str) 
                     model_version=version,
                     pipeline_run=f"run-{other}",
                 )
-        expected = asdict(run_decisions(store, f"run-{kind}"))
+        assert run_decisions(store, f"run-{kind}") == EXPECTED[kind]
+        assert run_decisions(store, "run-never") == NOTHING
     finally:
         store.dispose()
-    got = read_decisions(postgres_url, f"run-{kind}")
-    assert got is not None
-    assert asdict(got) == expected
-    assert read_decisions(postgres_url, "run-never") is None
