@@ -1,8 +1,9 @@
 """Which way imports flow (docs/ARCHITECTURE.md draws it): the core imports no web,
 serving or pipeline framework and no app, and its packages import one way; the apps never
 import each other; the Airflow DAG never imports homeval (it runs in its own environment,
-where homeval is not installed); the web UI never reaches Evidently (drift is computed by
-the pipeline, the UI reads reports), not even through a homeval module it imports. Every
+where homeval is not installed) but may import homeval_contract, which imports neither
+homeval nor any app; the web UI never reaches Evidently (drift is computed by the
+pipeline, the UI reads reports), not even through a homeval module it imports. Every
 import counts, those inside functions too, so a lazy import cannot slip a layer."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tests.conftest import REPO
 
 APPS = {"ui", "inference", "datasource", "components", "pipelines"}
 FRAMEWORKS = {"fastapi", "starlette", "uvicorn", "gradio", "kserve", "kfp", "airflow"}
+CONTRACT = "packages/contract/src/homeval_contract"
 
 LAYERS: dict[str, tuple[set[str], tuple[str, ...]]] = {
     # folder: (top-level packages it must not import, sub-folders exempt)
@@ -30,7 +32,11 @@ LAYERS: dict[str, tuple[set[str], tuple[str, ...]]] = {
         APPS - {"pipelines", "components"} | {"gradio", "kserve", "airflow"},
         ("pipelines/dags",),
     ),
+    # the DAG may import homeval_contract (installed in its environment), never homeval
     "pipelines/dags": (APPS | {"homeval"}, ()),
+    # what the platform and the DAG share: below both of them, so it imports neither
+    # homeval nor any app nor any framework but kfp (lazily, when a run is submitted)
+    CONTRACT: (APPS | {"homeval"} | FRAMEWORKS - {"kfp"}, ()),
 }
 
 
@@ -189,3 +195,12 @@ def test_a_lazy_import_across_a_layer_is_caught() -> None:
     source = "def handler():\n    import gradio as gr\n    from kserve import Model\n"
     assert set(imported(source)) == {"gradio", "kserve"}
     assert not set(imported("from . import sibling\nfrom .x import y\n"))
+
+
+def test_the_dag_and_the_contract_are_checked_where_they_import() -> None:
+    """The DAG's rule allows homeval_contract; the contract's forbids homeval and the apps."""
+    banned, _ = LAYERS["pipelines/dags"]
+    assert "homeval_contract" not in banned
+    assert {"homeval", *APPS} <= LAYERS[CONTRACT][0]
+    dag = (REPO / "pipelines/dags/homeval_pipeline.py").read_text()
+    assert "homeval_contract" in set(imported(dag)), "the DAG uses the shared contract"

@@ -6,7 +6,9 @@ promote).  ``mode`` picks where:
 * ``local``: runs ``homeval pipeline run --json`` in the platform's own environment
   (KFP's local runner); its logs stream into this task's log, its decisions go to XCom.
 * ``cluster``: submits the compiled ``house_price_pipeline.yaml`` to the KFP API with
-  ``kfp.Client``, waits, and fails the task when the run fails.
+  ``kfp.Client``, waits, and fails the task when the run fails; at the deadline
+  (HOMEVAL_DAG_RUN_TIMEOUT_S) the KFP run is terminated, as ``homeval pipeline submit
+  --wait`` does: both use ``homeval_contract`` (packages/contract).
 
 Threshold params left empty use the platform's own settings.  Deployment variables
 (read by ``homeval_trigger.config``): HOMEVAL_PLATFORM_BIN, HOMEVAL_PIPELINE_PACKAGE,
@@ -22,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
+from homeval_contract.thresholds import THRESHOLDS, Thresholds
 from homeval_trigger.config import MODES, TriggerConfig
 from homeval_trigger.kfp_run import ClusterRunError, submit_and_wait
 from homeval_trigger.local_run import PlatformRunError, run_platform_pipeline
-from homeval_trigger.thresholds import Thresholds
 
 # parse-time configuration: it shapes the DAG (schedule, defaults of params, timeouts);
 # each task reads the worker's environment again when it runs (runtime()).
@@ -43,10 +45,6 @@ def runtime() -> TriggerConfig:
     return TriggerConfig.from_env()
 
 
-def _optional(kind: str, description: str, **bounds: float) -> Param:
-    return Param(None, type=["null", kind], description=description, **bounds)
-
-
 PARAMS: dict[str, Param] = {
     "mode": Param(
         CONFIG.mode,
@@ -55,16 +53,8 @@ PARAMS: dict[str, Param] = {
         description="local: KFP's local runner in the platform's environment; "
         "cluster: submit the compiled pipeline to the KFP API.",
     ),
-    "min_clean_rows": _optional("integer", "Gate: clean rows needed to train.", minimum=0),
-    "min_teacher_share": _optional(
-        "number", "Gate: share of feed (teacher) rows needed to train.", minimum=0, maximum=1
-    ),
-    "drift_share_threshold": _optional(
-        "number", "Dataset drift when at least this share of columns drift.", minimum=0, maximum=1
-    ),
-    "collect_max_batches": _optional(
-        "integer", "Batches the collect step fetches at most.", minimum=1
-    ),
+    # the gates a run may override: empty means the platform's own setting
+    **{name: Param(None, **t.json_schema()) for name, t in THRESHOLDS.items()},
     "kfp_host": Param(CONFIG.kfp_host, type="string", description="KFP API (cluster mode)."),
     "pipeline_package": Param(
         str(CONFIG.pipeline_package),
@@ -105,12 +95,12 @@ def homeval_pipeline() -> None:
             )
         except PlatformRunError as exc:
             if exc.outcome is not None:
-                ti.xcom_push(key=OUTCOME_KEY, value={"mode": "local", **exc.outcome.to_xcom()})
+                ti.xcom_push(key=OUTCOME_KEY, value={"mode": "local", **exc.outcome.to_dict()})
                 log.error("%s", exc.outcome.summary())
             log.error("local pipeline run failed: %s", exc)
             raise
         log.info("%s", outcome.summary())
-        result = {"mode": "local", **outcome.to_xcom()}
+        result = {"mode": "local", **outcome.to_dict()}
         ti.xcom_push(key=OUTCOME_KEY, value=result)
         return result
 
@@ -139,10 +129,10 @@ def homeval_pipeline() -> None:
             )
         except ClusterRunError as exc:
             if exc.outcome is not None:
-                ti.xcom_push(key=OUTCOME_KEY, value={"mode": "cluster", **exc.outcome.to_xcom()})
+                ti.xcom_push(key=OUTCOME_KEY, value={"mode": "cluster", **exc.outcome.to_dict()})
             log.error("cluster pipeline run failed: %s", exc)
             raise
-        result = {"mode": "cluster", **outcome.to_xcom()}
+        result = {"mode": "cluster", **outcome.to_dict()}
         ti.xcom_push(key=OUTCOME_KEY, value=result)
         return result
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.contract.kfp_stub import KfpStub
 from tests.dags.conftest import DAG_FILE, DAGS_FOLDER
-from tests.dags.kfp_stub import KfpStub
 
 DAG_ID = "homeval_pipeline"
 FakePlatform = Callable[[str], Path]

@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
+from homeval_contract.thresholds import Thresholds
 from homeval_trigger.kfp_run import (
     ClusterOutcome,
     ClusterRunError,
     pipeline_parameters,
     submit_and_wait,
 )
-from homeval_trigger.thresholds import Thresholds
 
 from tests.conftest import free_port
+from tests.contract.kfp_stub import API, KfpStub
 from tests.dags.conftest import LogLines
-from tests.dags.kfp_stub import API, KfpStub
 
 TaskLog = tuple[logging.Logger, LogLines]
 VALUES = {
@@ -278,7 +278,7 @@ def test_a_cluster_run_says_what_it_decided(
         "model_version": "3",
         "skip_reason": None,
     }
-    assert outcome.to_xcom()["decisions"]["model_version"] == "3"
+    assert outcome.to_dict()["decisions"]["model_version"] == "3"
     assert f"pipeline run {outcome.run_id} SUCCEEDED: trained, promoted model version 3" in (
         task_log[1].text()
     )

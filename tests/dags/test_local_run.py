@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from homeval_contract.thresholds import Thresholds
 from homeval_trigger.local_run import PlatformRunError, run_platform_pipeline
-from homeval_trigger.thresholds import Thresholds
 
 from tests.dags.conftest import LogLines
 

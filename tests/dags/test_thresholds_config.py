@@ -1,4 +1,5 @@
-"""Per-run thresholds and the worker's deployment variables: read, checked, passed on."""
+"""The worker's deployment variables: read, checked, named when wrong (the per-run
+thresholds are homeval_contract's: tests/contract/test_thresholds.py)."""
 
 from __future__ import annotations
 
@@ -6,55 +7,8 @@ from pathlib import Path
 
 import pytest
 from homeval_trigger.config import ConfigError, TriggerConfig
-from homeval_trigger.thresholds import ThresholdError, Thresholds
 
 from tests.dags.conftest import PIPELINE_PACKAGE
-
-
-def test_unset_thresholds_leave_the_platform_settings_alone() -> None:
-    assert Thresholds().as_env() == {}
-    assert Thresholds.from_params({"mode": "local", "min_clean_rows": None}).as_dict() == {}
-
-
-def test_set_thresholds_become_the_platform_variables() -> None:
-    thresholds = Thresholds.from_params(
-        {
-            "min_clean_rows": 500,
-            "min_teacher_share": 0.75,
-            "drift_share_threshold": 1,
-            "collect_max_batches": 3.0,
-            "kfp_host": "ignored",
-        }
-    )
-    assert thresholds.as_env() == {
-        "HOMEVAL_MIN_CLEAN_ROWS": "500",
-        "HOMEVAL_MIN_TEACHER_SHARE": "0.75",
-        "HOMEVAL_DRIFT_SHARE_THRESHOLD": "1.0",
-        "HOMEVAL_COLLECT_MAX_BATCHES": "3",
-    }
-
-
-def test_cluster_arguments_are_the_thresholds_the_pipeline_takes() -> None:
-    thresholds = Thresholds(min_clean_rows=10, min_teacher_share=0.5)
-    arguments, refused = thresholds.as_arguments({"min_clean_rows", "other"})
-    assert arguments == {"min_clean_rows": 10}
-    assert refused == ["min_teacher_share"]
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"min_clean_rows": -1}, r"min_clean_rows=-1 is outside"),
-        ({"min_clean_rows": 2.5}, "min_clean_rows must be a whole number"),
-        ({"min_clean_rows": "100"}, "min_clean_rows must be a number"),
-        ({"min_teacher_share": 1.2}, "min_teacher_share=1.2 is outside"),
-        ({"drift_share_threshold": True}, "drift_share_threshold must be a number"),
-        ({"collect_max_batches": 0}, "collect_max_batches=0 is outside"),
-    ],
-)
-def test_bad_thresholds_are_named(kwargs: dict[str, object], message: str) -> None:
-    with pytest.raises(ThresholdError, match=message):
-        Thresholds(**kwargs)  # type: ignore[arg-type]
 
 
 def test_config_defaults_need_no_environment() -> None:

@@ -3,9 +3,9 @@
 The platform (homeval + kfp + kserve ...) lives in another virtualenv than Airflow, so the
 DAG calls its CLI, ``homeval pipeline run --json``, which runs the pipeline through KFP's
 local runner.  The child's stderr (its progress and logs) is streamed into the task log
-line by line while it runs; its last stdout line is the result (see ``outcome``).  The
-child gets its own process group so a timeout or a killed task stops the component
-processes it started, too.
+line by line while it runs; its last stdout line is the result, parsed by
+``homeval_contract.result`` (which the platform writes it with).  The child gets its own
+process group so a timeout or a killed task stops the component processes it started, too.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import IO
 
-from .outcome import ContractError, PipelineOutcome, parse_outcome
-from .thresholds import Thresholds
+from homeval_contract.result import ContractError, PipelineOutcome, parse_outcome
+from homeval_contract.thresholds import Thresholds
 
 _STDERR_TAIL = 20
 _STOP_GRACE_S = 10.0

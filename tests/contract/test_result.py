@@ -1,4 +1,4 @@
-"""The `homeval pipeline run --json` contract is checked field by field."""
+"""The `homeval pipeline run --json` result: written by the platform, parsed field by field."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from homeval_trigger.outcome import ContractError, parse_outcome
+from homeval_contract.result import ContractError, parse_outcome
 
 
 def result(**decisions: Any) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def test_a_trained_and_promoted_run_is_read_and_summarised() -> None:
     assert outcome.succeeded
     assert outcome.run_id == "run-7"
     assert outcome.decisions.model_version == "3"
-    assert outcome.to_xcom()["decisions"]["clean_rows"] == 24_100
+    assert outcome.to_dict()["decisions"]["clean_rows"] == 24_100
     assert outcome.summary() == (
         "pipeline run run-7 SUCCEEDED: trained, promoted model version 3; "
         "collected 25000 rows, 24100 clean; drift yes, drift share 0.620"
@@ -89,3 +89,16 @@ def test_a_missing_decision_is_named() -> None:
     del data["decisions"]["promoted"]
     with pytest.raises(ContractError, match="decisions has no field 'promoted'"):
         parse_outcome(json.dumps(data))
+
+
+def test_the_platform_writes_what_the_dag_parses() -> None:
+    """``homeval pipeline run --json`` prints ``LocalRunResult.contract()``: it parses back."""
+    from homeval_contract.decisions import Decisions
+
+    from pipelines.local_run import LocalRunResult
+
+    decisions = Decisions(100, 90, False, 0.05, False, False, None, "no drift")
+    result = LocalRunResult("local-1", "SUCCEEDED", decisions, seconds=3.0)
+    outcome = parse_outcome(json.dumps(result.contract()))
+    assert (outcome.run_id, outcome.state, outcome.decisions) == ("local-1", "SUCCEEDED", decisions)
+    assert parse_outcome(outcome.to_line()) == outcome
