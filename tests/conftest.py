@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from tests.scratch_db import scratch_database  # SQLAlchemy only: the DAG venv has it
 
 REPO = Path(__file__).resolve().parents[1]
+CONTRACT = REPO / "packages" / "contract" / "src" / "homeval_contract"
+"""The source of what the platform shares with the DAG (images without pip copy it)."""
 REALTOR_DIR = Path(os.environ.get("HOMEVAL_TEST_REALTOR_DIR", REPO.parent / "shared/data/realtor"))
 """The north-eastern real rows (the leading rows of the Kaggle file: CT, NY, NH, RI, VT, PR, VI)."""
 REALTOR_NATIONAL_DIR = Path(

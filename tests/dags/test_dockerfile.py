@@ -71,6 +71,7 @@ def test_the_dag_and_its_helpers_are_copied_into_the_image() -> None:
     assert "pipelines/dags/homeval_trigger/" in sources
     assert "pipelines/dags/requirements.lock" in sources
     assert "pipelines/house_price_pipeline.yaml" in sources
+    assert "packages/contract/" in sources, "the DAG imports homeval_contract"
     for source in sources:
         assert (REPO / source).exists(), f"the Dockerfile copies {source}, which does not exist"
 
@@ -84,3 +85,9 @@ def test_the_image_layout_matches_the_dags_default_package_path() -> None:
     text = DOCKERFILE.read_text()
     assert "/opt/airflow/dags/homeval_trigger/" in text
     assert "/opt/airflow/house_price_pipeline.yaml" in text
+
+
+def test_the_contract_is_installed_without_dependencies() -> None:
+    """homeval_contract needs nothing beyond the lock (kfp), and must not swap any pin."""
+    runs = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("RUN ")]
+    assert any("pip install" in r and "--no-deps" in r and "homeval-contract" in r for r in runs)

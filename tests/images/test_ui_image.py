@@ -1,8 +1,9 @@
 """The UI's image: pinned like uv.lock, non-root, and its packages are enough to serve.
 
 No Docker engine here, so the image's Python environment is rebuilt the way the
-Dockerfile builds it (its requirements.txt into a fresh venv, only homeval/ and ui/ on the
-path) and the UI is started from it as the image's CMD would.
+Dockerfile builds it (its requirements.txt into a fresh venv, only homeval/,
+homeval_contract/ and ui/ on the path) and the UI is started from it as the image's CMD
+would.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, free_port, image_venv
+from tests.conftest import CONTRACT, REPO, free_port, image_venv
 
 FOLDER = REPO / "ui"
 
@@ -58,6 +59,9 @@ def test_the_image_packages_are_enough_to_serve(tmp_path: Path) -> None:
     image_venv(FOLDER / "requirements.txt", venv)
     app = tmp_path / "app"  # what the Dockerfile copies, and nothing else
     shutil.copytree(REPO / "homeval", app / "homeval")
+    shutil.copytree(
+        CONTRACT, app / "homeval_contract", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copytree(FOLDER, app / "ui", ignore=shutil.ignore_patterns("__pycache__"))
     port = free_port()
     run_env = {
