@@ -38,6 +38,7 @@ class KfpStub:
     error_message: str | None = None
     failing_gets: int = 0  # answer this many run GETs with HTTP 503 first
     refuse_terminate: bool = False  # answer terminate with HTTP 500
+    refuse_runs: bool = False  # answer every run creation with HTTP 400
     requests: list[Request] = field(default_factory=list)
     experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -129,6 +130,9 @@ class _Handler(BaseHTTPRequestHandler):
                 stub.experiments[experiment["experiment_id"]] = experiment
             self._answer(200, experiment)
         elif request.path == f"{API}/runs":
+            if stub.refuse_runs:
+                self._answer(400, {"error": "pipeline spec is invalid", "code": 3})
+                return
             if not body.get("pipeline_spec"):
                 self._answer(400, {"error": "pipeline_spec is required", "code": 3})
                 return

@@ -1,4 +1,4 @@
-"""`homeval pipeline submit` against a stand-in KFP API on loopback (no cluster here)."""
+"""`homeval pipeline submit` against the KFP API stub on loopback (no cluster here)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import pytest
 import yaml
 
 from pipelines.compile import PACKAGE
-from tests.pipelines.kfp_api import API, KfpApi, kfp_api
+from tests.contract.kfp_stub import API, KfpStub, serve_kfp_stub
 
 HOMEVAL = str(Path(sys.executable).parent / "homeval")
 
 
 @pytest.fixture
-def api() -> Iterator[KfpApi]:
-    with kfp_api() as stub:
+def api() -> Iterator[KfpStub]:
+    with serve_kfp_stub() as stub:
         yield stub
 
 
@@ -34,10 +34,10 @@ def submit(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
     )
 
 
-def test_submit_sends_the_committed_pipeline_with_the_run_params(api: KfpApi) -> None:
+def test_submit_sends_the_committed_pipeline_with_the_run_params(api: KfpStub) -> None:
     result = submit(
         "--host",
-        api.url,
+        api.host,
         "--min-clean-rows",
         "300",
         "--drift-share-threshold",
@@ -48,12 +48,13 @@ def test_submit_sends_the_committed_pipeline_with_the_run_params(api: KfpApi) ->
         "homeval test",
     )
     assert result.returncode == 0, result.stderr
-    assert "run run-0001 (homeval test)" in result.stdout
-    experiments = [c for c in api.calls if c.path == f"{API}/experiments" and c.method == "POST"]
+    (run_id,) = api.runs
+    assert f"run {run_id} (homeval test)" in result.stdout
+    experiments = [c for c in api.requests if c.path == f"{API}/experiments" and c.method == "POST"]
     assert [c.body["display_name"] for c in experiments] == ["nightly"]
     (run,) = api.created_runs()
     assert run.body["display_name"] == "homeval test"
-    assert run.body["experiment_id"] == "exp-1"
+    assert run.body["experiment_id"] in api.experiments
     assert run.body["runtime_config"]["parameters"] == {
         "min_clean_rows": 300,
         "drift_share_threshold": 0.4,
@@ -61,52 +62,58 @@ def test_submit_sends_the_committed_pipeline_with_the_run_params(api: KfpApi) ->
     committed = list(yaml.safe_load_all(PACKAGE.read_text()))
     assert run.body["pipeline_spec"]["pipeline_spec"] == committed[0]
     assert run.body["pipeline_spec"]["platform_spec"] == committed[1]
-    assert not [c for c in api.calls if c.path.startswith(f"{API}/runs/")]  # no --wait
+    assert not [c for c in api.requests if c.path.startswith(f"{API}/runs/")]  # no --wait
 
 
-def test_wait_follows_the_run_to_success(api: KfpApi) -> None:
+def test_wait_follows_the_run_to_success(api: KfpStub) -> None:
     api.states = ["PENDING", "RUNNING", "RUNNING", "SUCCEEDED"]
-    result = submit("--host", api.url, "--wait", "--poll", "0.05")
+    result = submit("--host", api.host, "--wait", "--poll", "0.05")
     assert result.returncode == 0, result.stderr
-    polls = [c for c in api.calls if c.path == f"{API}/runs/run-0001"]
+    (run_id,) = api.runs
+    polls = [c for c in api.requests if c.path == f"{API}/runs/{run_id}"]
     assert len(polls) == 4
-    assert "run run-0001: RUNNING" in result.stderr
+    assert f"run {run_id}: RUNNING" in result.stderr
     assert "SUCCEEDED" in result.stdout
 
 
-def test_wait_exits_non_zero_when_the_run_fails(api: KfpApi) -> None:
+def test_wait_exits_non_zero_when_the_run_fails(api: KfpStub) -> None:
     api.states = ["RUNNING", "FAILED"]
-    result = submit("--host", api.url, "--wait", "--poll", "0.05")
+    api.error_message = "step train failed"
+    result = submit("--host", api.host, "--wait", "--poll", "0.05")
+    (run_id,) = api.runs
     assert result.returncode == 1
-    assert "run run-0001 ended FAILED: step train failed" in result.stderr
+    assert f"run {run_id} ended FAILED: step train failed" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_wait_terminates_the_run_at_the_deadline(api: KfpApi) -> None:
+def test_wait_terminates_the_run_at_the_deadline(api: KfpStub) -> None:
     """The deadline policy the DAG follows too: the run is terminated, not left running."""
     api.states = ["RUNNING"]
-    result = submit("--host", api.url, "--wait", "--poll", "0.05", "--timeout", "1")
+    result = submit("--host", api.host, "--wait", "--poll", "0.05", "--timeout", "1")
     assert result.returncode == 1
-    terminated = [c.path for c in api.calls if c.method == "POST" and c.path.endswith(":terminate")]
-    assert terminated == [f"{API}/runs/run-0001:terminate"]
+    (run_id,) = api.runs
+    terminated = [
+        c.path for c in api.requests if c.method == "POST" and c.path.endswith(":terminate")
+    ]
+    assert terminated == [f"{API}/runs/{run_id}:terminate"]
     message = " ".join(result.stderr.split())
-    assert "run-0001 still RUNNING after 1 s; stopped waiting and asked KFP to terminate it" in (
+    assert f"{run_id} still RUNNING after 1 s; stopped waiting and asked KFP to terminate it" in (
         message
     )
     assert "Traceback" not in result.stderr
 
 
-def test_the_host_can_come_from_settings(api: KfpApi) -> None:
-    result = submit(env={"HOMEVAL_KFP_HOST": api.url})
+def test_the_host_can_come_from_settings(api: KfpStub) -> None:
+    result = submit(env={"HOMEVAL_KFP_HOST": api.host})
     assert result.returncode == 0, result.stderr
     assert len(api.created_runs()) == 1
 
 
-def test_a_refused_run_is_a_clear_failure(api: KfpApi) -> None:
+def test_a_refused_run_is_a_clear_failure(api: KfpStub) -> None:
     api.refuse_runs = True
-    result = submit("--host", api.url)
+    result = submit("--host", api.host)
     assert result.returncode == 1
-    assert f"KFP API at {api.url} refused the run" in result.stderr
+    assert f"KFP API at {api.host} refused the run" in result.stderr
     assert "Traceback" not in result.stderr
 
 
