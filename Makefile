@@ -53,7 +53,7 @@ airflow-lock:  ## re-pin pipelines/dags/requirements*.lock after editing require
 		-c requirements.lock -o requirements-test.lock
 
 dag-test: install airflow-env  ## the Airflow DAG's tests, in .venv-airflow (DAG_PYTEST_ARGS=...)
-	$(AIRFLOW_VENV)/bin/pytest tests/dags $(DAG_PYTEST_ARGS)
+	$(AIRFLOW_VENV)/bin/pytest tests/pipelines/dags $(DAG_PYTEST_ARGS)
 
 DAG_CONF ?= {}
 AIRFLOW_LOCAL := AIRFLOW_HOME=$(CURDIR)/.homeval/airflow AIRFLOW__CORE__LOAD_EXAMPLES=False \
@@ -104,11 +104,12 @@ unit: install  ## pytest only (PYTEST_ARGS=... to narrow)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 deploy-check: install tools  ## offline cluster checks: manifests, Argo CD, workflows, Dockerfiles, dashboards
-	$(VENV)/bin/pytest tests/deploy tests/scripts $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests/deploy tests/scripts tests/images/test_dockerfiles.py \
+		tests/images/test_airflow_dockerfile.py $(PYTEST_ARGS)
 
 test: install airflow-env system-deps tools lint typecheck  ## everything CI runs
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
-	$(AIRFLOW_VENV)/bin/pytest tests/dags
+	$(AIRFLOW_VENV)/bin/pytest tests/pipelines/dags
 
 docs: install  ## regenerate the generated parts of the README (settings table)
 	$(PY) -m homeval.platform.settings_table README.md

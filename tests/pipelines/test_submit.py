@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pipelines.compile import PACKAGE
-from tests.contract.kfp_stub import API, KfpStub, serve_kfp_stub
+from tests.packages.contract.kfp_stub import API, KfpStub, serve_kfp_stub
 
 HOMEVAL = str(Path(sys.executable).parent / "homeval")
 

@@ -18,7 +18,7 @@ import pytest
 from homeval_contract.thresholds import Thresholds
 from homeval_trigger.local_run import PlatformRunError, run_platform_pipeline
 
-from tests.dags.conftest import LogLines
+from tests.pipelines.dags.conftest import LogLines
 
 TaskLog = tuple[logging.Logger, LogLines]
 FakePlatform = Callable[[str], Path]

@@ -22,7 +22,7 @@ from homeval_contract.kfp_run import (
 )
 
 from tests.conftest import REPO
-from tests.contract.kfp_stub import API, KfpStub, serve_kfp_stub
+from tests.packages.contract.kfp_stub import API, KfpStub, serve_kfp_stub
 
 PACKAGE = REPO / "pipelines" / "house_price_pipeline.yaml"
 

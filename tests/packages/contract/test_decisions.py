@@ -2,9 +2,9 @@
 
 ``homeval_contract.decisions.decisions_from_rows`` is what ``homeval.workflow.steps
 .run_decisions`` returns and what the DAG's cluster mode reads a KFP run with
-(``pipelines/dags/homeval_trigger/decisions.py``, tested in tests/dags).  Here: the fold on
-every kind of run, and the platform's reader on rows homeval's own ``Store`` wrote to a real
-PostgreSQL, which must give the fold's answer.
+(``pipelines/dags/homeval_trigger/decisions.py``, tested in tests/pipelines/dags).  Here:
+the fold on every kind of run, and the platform's reader on rows homeval's own ``Store``
+wrote to a real PostgreSQL, which must give the fold's answer.
 """
 
 from __future__ import annotations

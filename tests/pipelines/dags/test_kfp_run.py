@@ -21,8 +21,8 @@ from homeval_trigger.kfp_run import (
 )
 
 from tests.conftest import free_port
-from tests.contract.kfp_stub import API, KfpStub
-from tests.dags.conftest import LogLines
+from tests.packages.contract.kfp_stub import API, KfpStub
+from tests.pipelines.dags.conftest import LogLines
 
 TaskLog = tuple[logging.Logger, LogLines]
 VALUES = {

@@ -1,5 +1,5 @@
 """The worker's deployment variables: read, checked, named when wrong (the per-run
-thresholds are homeval_contract's: tests/contract/test_thresholds.py)."""
+thresholds are homeval_contract's: tests/packages/contract/test_thresholds.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from homeval_trigger.config import ConfigError, TriggerConfig
 
-from tests.dags.conftest import PIPELINE_PACKAGE
+from tests.pipelines.dags.conftest import PIPELINE_PACKAGE
 
 
 def test_config_defaults_need_no_environment() -> None:

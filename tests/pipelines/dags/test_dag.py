@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.contract.kfp_stub import KfpStub
-from tests.dags.conftest import DAG_FILE, DAGS_FOLDER
+from tests.packages.contract.kfp_stub import KfpStub
+from tests.pipelines.dags.conftest import DAG_FILE, DAGS_FOLDER
 
 DAG_ID = "homeval_pipeline"
 FakePlatform = Callable[[str], Path]

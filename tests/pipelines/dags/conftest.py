@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, missing
-from tests.contract.kfp_stub import KfpStub, serve_kfp_stub
+from tests.packages.contract.kfp_stub import KfpStub, serve_kfp_stub
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO / "pipelines" / "dags"
@@ -113,7 +113,7 @@ def fake_platform(tmp_path: Path) -> Callable[[str], Path]:
 @pytest.fixture(scope="session")
 def stand_in_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small compiled pipeline whose parameters the tests choose (e.g. one it lacks)."""
-    from tests.dags.stand_in_pipeline import compile_stand_in
+    from tests.pipelines.dags.stand_in_pipeline import compile_stand_in
 
     return compile_stand_in(tmp_path_factory.mktemp("kfp") / "stand_in.yaml")
 
