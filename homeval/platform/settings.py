@@ -193,7 +193,7 @@ class Settings(BaseSettings):
         le=DRIFT_SHARE_THRESHOLD.high,
         description="Dataset drift when at least this share of the compared columns drift "
         "(0.3: a market move shifts price and location, about 3 of the 10; "
-        "see homeval/drift/check.py).",
+        "see homeval/drift/compare.py).",
     )
     drift_on_price: bool = Field(
         default=True,
