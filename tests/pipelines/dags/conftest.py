@@ -29,7 +29,7 @@ import pytest
 from tests.conftest import free_port, missing
 from tests.packages.contract.kfp_stub import KfpStub, serve_kfp_stub
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DAGS_FOLDER = REPO / "pipelines" / "dags"
 DAG_FILE = DAGS_FOLDER / "homeval_pipeline.py"
 PIPELINE_PACKAGE = REPO / "pipelines" / "house_price_pipeline.yaml"
