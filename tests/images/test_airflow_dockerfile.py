@@ -67,17 +67,6 @@ def test_the_dag_and_its_helpers_are_copied_into_the_image() -> None:
         assert (REPO / source).exists(), f"the Dockerfile copies {source}, which does not exist"
 
 
-def test_the_image_layout_matches_the_dags_default_package_path() -> None:
-    """In the image the DAG sits in /opt/airflow/dags, the pipeline in its parent folder."""
-    from homeval_trigger.config import TriggerConfig
-
-    default = TriggerConfig.from_env({}).pipeline_package
-    assert default == DAGS_FOLDER.parent / "house_price_pipeline.yaml"
-    text = DOCKERFILE.read_text()
-    assert "/opt/airflow/dags/homeval_trigger/" in text
-    assert "/opt/airflow/house_price_pipeline.yaml" in text
-
-
 def test_the_contract_is_installed_without_dependencies() -> None:
     """homeval_contract needs nothing beyond the lock (kfp), and must not swap any pin."""
     runs = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("RUN ")]
