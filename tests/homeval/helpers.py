@@ -8,6 +8,9 @@ import numpy as np
 import pandas as pd
 
 from homeval.data.listing_parser import parse_frame, read_listings_csv
+from homeval.data.process import process_new
+from homeval.data.store import Store
+from homeval.platform.settings import Settings
 
 
 def real_listings(files: list[Path]) -> pd.DataFrame:
@@ -27,3 +30,13 @@ def small_model(frame: pd.DataFrame, kind: str = "lightgbm", **params: object): 
     model = build_estimator(kind, **{**defaults, **params})  # type: ignore[arg-type]
     model.fit(frame, frame["price"].to_numpy(dtype=np.float64))
     return model
+
+
+def cleaned_store(settings: Settings, files: list[Path]) -> Store:
+    """A store holding the real extracts, ingested and cleaned as the pipeline does."""
+    store = Store.from_settings(settings)
+    store.init()
+    for path in files:
+        store.ingest_batch(parse_frame(read_listings_csv(path)), batch_id=path.name)
+    process_new(store)
+    return store

@@ -6,31 +6,10 @@ import mlflow
 import pandas as pd
 import pytest
 
-from homeval.data.listing_parser import parse_frame, read_listings_csv
-from homeval.data.process import process_new
-from homeval.data.store import Store
 from homeval.model.training import split_parts, train_candidates, zip_median_prices
 from homeval.platform.settings import Settings
 from tests.conftest import mlflow_at
-
-
-@pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("HOMEVAL_TRAIN_N_ESTIMATORS", "150")
-    monkeypatch.setenv("HOMEVAL_TRAIN_NUM_LEAVES", "31")
-    monkeypatch.setenv("HOMEVAL_DRIFT_SAMPLE_ROWS", "1000")
-    return Settings()
-
-
-@pytest.fixture
-def store(settings: Settings, realtor_files: list[Path]) -> Store:
-    """The real extracts, ingested and cleaned."""
-    store = Store.from_settings(settings)
-    store.init()
-    for path in realtor_files:
-        store.ingest_batch(parse_frame(read_listings_csv(path)), batch_id=path.name)
-    process_new(store)
-    return store
+from tests.homeval.helpers import cleaned_store
 
 
 def test_split_is_by_property_and_stable() -> None:
@@ -56,12 +35,13 @@ def test_zip_median_falls_back_to_city_then_state() -> None:
 
 
 def test_training_scores_every_candidate_and_records_nothing(
-    store: Store, settings: Settings, tmp_path: Path
+    realtor_files: list[Path], tmp_path: Path
 ) -> None:
     """Training is the model's business alone: no MLflow run is started or logged, so a
     benchmark trains exactly as the pipeline does; ``homeval.registry.runs`` records it."""
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
     small = Settings(train_n_estimators=20, train_num_leaves=15, train_max_rows=3_000)
+    store = cleaned_store(small, realtor_files)
     with mlflow_at(tracking):
         trained = train_candidates(store, small)
         assert mlflow.active_run() is None

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from homeval.data.listing_parser import parse_frame, read_listings_csv
+from homeval.data.listing_parser import parse_frame
 from homeval.data.process import process_new
 from homeval.data.store import Store
 from homeval.data.tables import clean_houses
@@ -18,6 +18,7 @@ from homeval.platform.settings import Settings
 from homeval.registry.packaging import load_price_model
 from homeval.registry.promotion import production_model, promote
 from homeval.registry.runs import TrainResult, record_candidates
+from tests.homeval.helpers import cleaned_store
 
 
 @pytest.fixture
@@ -31,12 +32,7 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
 @pytest.fixture
 def store(settings: Settings, realtor_files: list[Path]) -> Store:
     """The real extracts, ingested and cleaned."""
-    store = Store.from_settings(settings)
-    store.init()
-    for path in realtor_files:
-        store.ingest_batch(parse_frame(read_listings_csv(path)), batch_id=path.name)
-    process_new(store)
-    return store
+    return cleaned_store(settings, realtor_files)
 
 
 def train_candidates(
@@ -91,7 +87,6 @@ def test_train_then_promote_then_defend(store: Store, settings: Settings) -> Non
 def test_after_a_market_move_the_challenger_wins_on_fresh_listings(settings: Settings) -> None:
     """Prices doubled: the champion is judged where it will be used, on new listings."""
     from homeval.data.generator.listings import generate
-    from homeval.data.listing_parser import parse_frame
 
     store = Store.from_settings(settings)
     store.init()
