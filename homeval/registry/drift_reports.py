@@ -60,6 +60,7 @@ def publish(
     """
     import mlflow
 
+    from homeval.registry.runs import PIPELINE_RUN_TAG
     from homeval.registry.tracking import experiment_id
 
     scores = folder / SCORES
@@ -70,7 +71,7 @@ def publish(
         experiment = experiment_id(settings)
         tags = {KIND_TAG: kind, HAS_REPORT_TAG: str(with_report and report.is_file()).lower()}
         if pipeline_run:
-            tags["homeval.pipeline_run"] = pipeline_run
+            tags[PIPELINE_RUN_TAG] = pipeline_run
         with mlflow.start_run(
             experiment_id=experiment, run_name=_RUN_NAMES.get(kind, kind), tags=tags
         ) as run:
